@@ -1,0 +1,52 @@
+# The Makefile is what CI runs. Two commands matter on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+# Models come only from PyPI packages; nothing may reach a model hub.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+
+.PHONY: all venv models run test test-fast lint types bench bench-stt clean
+
+all: models
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+models: $(STAMP)
+	$(PY) models/assemble.py
+
+run: models
+	$(PY) server.py --host $(HOST) --port $(PORT)
+
+test: models
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not model and not browser"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check assist tests models server.py
+	$(VENV)/bin/ruff format --check assist tests models server.py
+
+types: $(STAMP)
+	$(VENV)/bin/mypy
+
+bench-stt: models
+	$(PY) -m assist.bench.stt --out bench-results/stt --doc docs/benchmarks.md
+
+bench: bench-stt
+
+clean:
+	rm -rf $(VENV) bench-results test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,81 @@
+"""Guards on decoder output: repetition loops, implausible length, non-speech. Pure functions."""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+_WORD_RE = re.compile(r"[\w']+")
+
+# Whisper's rule for non-speech (openai/whisper: no_speech_prob > 0.6 and avg_logprob < -1),
+# a little stricter on the log-probability: the VAD already let this audio through, so what
+# remains is mostly noise bursts on which tiny.en says "you" at about -0.9.
+NO_SPEECH_PROB = 0.6
+NO_SPEECH_LOGPROB = -0.8
+CERTAIN_NO_SPEECH_PROB = 0.9
+# Anomalies that send an utterance back to the decoder with the full 30 s window.
+MAX_COMPRESSION_RATIO = 2.0
+MIN_AVG_LOGPROB = -0.9
+MAX_TOKENS_PER_S = 9.0
+TOKEN_ALLOWANCE = 6
+
+
+def compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / max(1, len(zlib.compress(data)))
+
+
+def has_repetition_loop(text: str, *, max_repeats: int = 3, max_ngram: int = 4) -> bool:
+    """True if some 1..max_ngram-word sequence repeats back to back max_repeats times or more."""
+    words = [w.lower() for w in _WORD_RE.findall(text)]
+    if not words:
+        # CJK text has no spaces: treat characters as words.
+        words = [c for c in text if not c.isspace()]
+    for n in range(1, max_ngram + 1):
+        run = 1
+        for i in range(n, len(words) - n + 1, n):
+            if words[i : i + n] == words[i - n : i]:
+                run += 1
+                if run >= max_repeats:
+                    return True
+            else:
+                run = 1
+    # Stepping by n misses loops that start off the grid; check the offset grids as well.
+    for n in range(2, max_ngram + 1):
+        for offset in range(1, n):
+            sub = words[offset:]
+            run = 1
+            for i in range(n, len(sub) - n + 1, n):
+                if sub[i : i + n] == sub[i - n : i]:
+                    run += 1
+                    if run >= max_repeats:
+                        return True
+                else:
+                    run = 1
+    return False
+
+
+def is_anomalous(text: str, n_tokens: int, audio_s: float, avg_logprob: float) -> str | None:
+    """Why a decode should be retried with the full window, or None if it looks sound."""
+    if has_repetition_loop(text):
+        return "repetition"
+    if n_tokens > MAX_TOKENS_PER_S * audio_s + TOKEN_ALLOWANCE:
+        return "too_many_tokens"
+    if len(text) > 24 and compression_ratio(text) > MAX_COMPRESSION_RATIO:
+        return "compression_ratio"
+    if avg_logprob < MIN_AVG_LOGPROB:
+        return "low_logprob"
+    return None
+
+
+def is_non_speech(text: str, no_speech_prob: float, avg_logprob: float) -> bool:
+    if not any(ch.isalnum() for ch in text):
+        return True
+    if no_speech_prob > CERTAIN_NO_SPEECH_PROB:
+        return True
+    return no_speech_prob > NO_SPEECH_PROB and avg_logprob < NO_SPEECH_LOGPROB
+
+
+def max_new_tokens(audio_s: float) -> int:
+    """A ceiling on decoder steps: loops cannot run away past what speech this long can hold."""
+    return int(TOKEN_ALLOWANCE + MAX_TOKENS_PER_S * audio_s) + 4
