@@ -83,20 +83,21 @@ class AudioFormat:
         return n_bytes / (self.bytes_per_frame * self.rate_hz)
 
 
-def decode_frame(data: bytes, fmt: AudioFormat) -> Float32Array:
+def decode_frame(data: bytes, fmt: AudioFormat, *, max_s: float | None = MAX_FRAME_S) -> Float32Array:
     """Decode one wire frame to float32 of shape (samples, channels).
 
-    Raises AudioFormatError for a frame whose length does not fit the format or is too long.
+    Raises AudioFormatError for a frame whose length does not fit the format or is longer than
+    ``max_s`` (None: no limit, for whole files rather than frames off the wire).
     """
     if len(data) % fmt.bytes_per_frame:
         raise AudioFormatError(
             f"frame of {len(data)} bytes is not a whole number of {fmt.channels}-channel "
             f"{fmt.encoding} samples ({fmt.bytes_per_frame} bytes each)"
         )
-    if fmt.duration_s(len(data)) > MAX_FRAME_S:
+    if max_s is not None and fmt.duration_s(len(data)) > max_s:
         raise AudioFormatError(
             f"frame of {len(data)} bytes holds {fmt.duration_s(len(data)):.2f} s of audio; "
-            f"at most {MAX_FRAME_S:.0f} s per frame"
+            f"at most {max_s:.0f} s per frame"
         )
     if fmt.encoding == "l16":
         pcm = np.frombuffer(data, dtype=">i2" if fmt.big_endian else "<i2")

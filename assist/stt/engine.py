@@ -135,6 +135,14 @@ class WhisperEngine:
 
     # -- decoding ---------------------------------------------------------------------------
 
+    def transcribe_offline(self, audio: npt.NDArray[np.float32], language: str = "en") -> str:
+        """The whole recording at once, faster-whisper's defaults (beam 5, 30 s windows, text
+        conditioned on the previous window): the accuracy reference for streaming."""
+        segments, _ = self._model.transcribe(
+            audio, language=language if self.multilingual else "en", beam_size=5
+        )
+        return " ".join(segment.text.strip() for segment in segments)
+
     def decode(self, items: Sequence[DecodeItem]) -> list[DecodeOutput]:
         """Decode a batch. Items may differ in length and language; they are grouped here."""
         outputs: list[DecodeOutput | None] = [None] * len(items)

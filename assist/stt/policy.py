@@ -132,6 +132,8 @@ class UtterancePolicy:
             decisions.append(self._end("silence", end_sample))
         elif length_s >= opts.max_utterance_s:
             decisions.append(self._end("max_length", end_sample))
+            if prob < opts.neg_threshold:
+                return decisions  # the cut fell on a pause: nothing carries over
             # Speech goes on: the next utterance starts here, already confirmed.
             self._onset_window = window
             self._start_sample = end_sample

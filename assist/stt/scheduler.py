@@ -225,6 +225,8 @@ class DecodeScheduler:
         started = time.perf_counter()
         try:
             outputs = self.engines[batch[0].model].decode([job.item for job in batch])
+            if len(outputs) != len(batch):
+                raise RuntimeError(f"engine returned {len(outputs)} outputs for {len(batch)} items")
         except Exception as error:  # one bad batch fails its own jobs, never the worker
             log.exception("decode of %d job(s) failed", len(batch))
             self._queue.stats.errors += 1

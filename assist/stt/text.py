@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import zlib
 
-_WORD_RE = re.compile(r"[\w']+")
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A CJK character is a word of its own (no spaces between words); elsewhere words are runs.
+_WORD_RE = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[\w'])+")
 
 # Whisper's rule for non-speech (openai/whisper: no_speech_prob > 0.6 and avg_logprob < -1),
 # a little stricter on the log-probability: the VAD already let this audio through, so what
@@ -28,9 +30,6 @@ def compression_ratio(text: str) -> float:
 def has_repetition_loop(text: str, *, max_repeats: int = 3, max_ngram: int = 4) -> bool:
     """True if some 1..max_ngram-word sequence repeats back to back max_repeats times or more."""
     words = [w.lower() for w in _WORD_RE.findall(text)]
-    if not words:
-        # CJK text has no spaces: treat characters as words.
-        words = [c for c in text if not c.isspace()]
     for n in range(1, max_ngram + 1):
         run = 1
         for i in range(n, len(words) - n + 1, n):

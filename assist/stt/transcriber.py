@@ -9,7 +9,6 @@ never an interim after its final.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import time
 from collections.abc import Callable
@@ -236,11 +235,13 @@ class CallTranscriber:
             for w in out.words
         ) if text else ()
         start_s = words[0].start_s if words else request.start_s
+        # The VAD's end can fall inside the last word's decay; the decoder heard the post-roll.
+        end_s = max(request.speech_end_s, words[-1].end_s) if words else request.speech_end_s
         return FinalTranscript(
             speaker=speaker,
             utterance_id=request.utterance_id,
             start_s=round(start_s, 3),
-            end_s=round(request.speech_end_s, 3),
+            end_s=round(end_s, 3),
             text=text,  # empty only to retract interim text that turned out to be noise
             emitted_s=round(emitted_s, 3),
             timings=timings,

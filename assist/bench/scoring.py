@@ -1,0 +1,105 @@
+"""Scoring streamed transcripts against timed references. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import jiwer
+import numpy as np
+from whisper_normalizer.english import EnglishTextNormalizer
+
+from assist.events import FinalTranscript, TranscriptEvent
+
+_normaliser = EnglishTextNormalizer()
+TIME_TOLERANCE_S = 0.3  # VAD edges and word timings are this loose
+
+
+@dataclass(frozen=True, slots=True)
+class RefSegment:
+    speaker: str
+    start_s: float
+    end_s: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class UtteranceScore:
+    speaker: str
+    start_s: float
+    end_s: float
+    final_latency_s: float | None  # reference end → the final that covers it; None = lost
+    first_text_latency_s: float | None  # reference start → first interim or final covering it
+
+
+def normalise(text: str) -> str:
+    return str(_normaliser(text))
+
+
+def wer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """Corpus WER after Whisper's English normaliser on both sides."""
+    pairs = [(normalise(r), normalise(h)) for r, h in zip(references, hypotheses, strict=True)]
+    pairs = [(r, h) for r, h in pairs if r.strip()]
+    if not pairs:
+        return 0.0
+    return float(jiwer.wer([r for r, _ in pairs], [h if h.strip() else "<empty>" for _, h in pairs]))
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def score_utterances(
+    references: Iterable[RefSegment], events: Sequence[TranscriptEvent]
+) -> list[UtteranceScore]:
+    """Match each reference utterance to the streamed events of the same speaker by time."""
+    scores = []
+    for ref in references:
+        mine = [e for e in events if e.speaker == ref.speaker]
+        finals = [e for e in mine if isinstance(e, FinalTranscript) and e.text]
+        covering = [
+            f for f in finals
+            if _overlap(f.start_s - TIME_TOLERANCE_S, f.end_s + TIME_TOLERANCE_S, ref.start_s, ref.end_s) > 0
+        ]
+        final_latency = (
+            min(f.emitted_s for f in covering if f.end_s >= ref.end_s - TIME_TOLERANCE_S) - ref.end_s
+            if any(f.end_s >= ref.end_s - TIME_TOLERANCE_S for f in covering)
+            else (max(f.emitted_s for f in covering) - ref.end_s if covering else None)
+        )
+        touching = [
+            e for e in mine
+            if e.text and _overlap(e.start_s - TIME_TOLERANCE_S, e.end_s, ref.start_s, ref.end_s) > 0
+        ]
+        first = min((e.emitted_s for e in touching), default=None)
+        scores.append(
+            UtteranceScore(
+                speaker=ref.speaker,
+                start_s=ref.start_s,
+                end_s=ref.end_s,
+                final_latency_s=final_latency,
+                first_text_latency_s=None if first is None else first - ref.start_s,
+            )
+        )
+    return scores
+
+
+def words_in_silence(references: Sequence[RefSegment], events: Sequence[TranscriptEvent]) -> int:
+    """Final words of a speaker that lie where the reference has that speaker silent."""
+    count = 0
+    for event in events:
+        if not isinstance(event, FinalTranscript):
+            continue
+        spans = [(r.start_s, r.end_s) for r in references if r.speaker == event.speaker]
+        for word in event.words:
+            if not any(
+                _overlap(word.start_s, max(word.end_s, word.start_s + 0.01),
+                         s - TIME_TOLERANCE_S, e + TIME_TOLERANCE_S) > 0
+                for s, e in spans
+            ):
+                count += 1
+    return count
+
+
+def percentile(values: Iterable[float | None], q: float) -> float | None:
+    data = [v for v in values if v is not None]
+    return float(np.percentile(data, q)) if data else None
