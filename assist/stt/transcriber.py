@@ -135,6 +135,14 @@ class CallTranscriber:
         for request in requests:
             self._submit(request)
 
+    async def cut(self) -> None:
+        """Close utterances in progress without ending the call (the audio pauses, e.g. while
+        an IVR takes a card number): what was said before the pause is finalised now."""
+        async with self._lock:
+            for stream in self._streams.values():
+                for request in stream.finish():
+                    self._submit(request)
+
     async def finish(self) -> None:
         """End of the call: finalise whatever is still being said, then wait for every final."""
         if self.finished:

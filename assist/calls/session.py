@@ -1,0 +1,169 @@
+"""The one place a call's stages are wired: audio → speech core → (guidance) → hub (→ log).
+
+Every ingest adapter (AudioHook, Twilio, native) makes one CallSession per call, pushes 16 kHz
+audio per speaker into it, and ends it. What the session produces goes to the hub, which fans
+it out to the agent's sidebar, supervisors, and the ingest connection itself when that
+connection wants events back (the native protocol, AudioHook ``event`` messages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+import time
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from assist.errors import AssistError
+from assist.events import FinalTranscript, Speaker, TranscriptEvent
+from assist.messages import Message, transcript_message
+from assist.services import Services
+from assist.web.hub import LiveCall, Outbox
+
+log = logging.getLogger(__name__)
+
+
+class CapacityError(AssistError):
+    """The server is at its configured maximum of simultaneous calls, or shutting down."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallMetadata:
+    platform: str  # "audiohook" | "twilio" | "native"
+    platform_call_id: str  # AudioHook conversationId, Twilio callSid, native call id
+    caller_number: str | None = None
+    agent_id: str | None = None
+    language: str = "en"
+
+
+class CallSession:
+    def __init__(self, services: Services, meta: CallMetadata) -> None:
+        self.services = services
+        self.meta = meta
+        self.call_id = uuid.uuid4().hex
+        self.log = logging.LoggerAdapter(log, {"call_id": self.call_id})
+        self._started = time.perf_counter()
+        self.live = LiveCall(
+            call_id=self.call_id,
+            agent_id=meta.agent_id or "unassigned",
+            platform=meta.platform,
+            platform_call_id=meta.platform_call_id,
+            caller_number=meta.caller_number,
+            language=meta.language,
+        )
+        self._transcriber = services.stt.new_call(
+            self.call_id, language=meta.language, clock=self.elapsed_s
+        )
+        self._pump: asyncio.Task[None] | None = None
+        self.ended = False
+        # How the connection that owns the call winds it down on server shutdown (it tells its
+        # client in that protocol's terms); default: end the call.
+        self.on_shutdown: Callable[[], Awaitable[None]] | None = None
+
+    def elapsed_s(self) -> float:
+        """Seconds since the call started: the time axis of emitted_s."""
+        return time.perf_counter() - self._started
+
+    @classmethod
+    async def open(cls, services: Services, meta: CallMetadata) -> CallSession:
+        if not services.accepting:
+            raise CapacityError("server is shutting down")
+        if len(services.sessions) >= services.settings.max_calls:
+            raise CapacityError(f"server is at its limit of {services.settings.max_calls} calls")
+        session = cls(services, meta)
+        services.sessions[session.call_id] = session
+        services.hub.start_call(session.live)
+        services.metrics.active_calls.labels(meta.platform).inc()
+        services.metrics.calls_total.labels(meta.platform).inc()
+        session._pump = asyncio.create_task(session._run(), name=f"call-{session.call_id}")
+        session.log.info("call started: %s %s agent=%s", meta.platform, meta.platform_call_id, meta.agent_id)
+        return session
+
+    def subscribe(self) -> Outbox | None:
+        """An outbox of this call's events, for the ingest connection to send back."""
+        return self.services.hub.subscribe_call(self.call_id)
+
+    async def push(self, speaker: Speaker, samples: npt.NDArray[np.float32]) -> None:
+        if not self.ended and len(samples):
+            await self._transcriber.push(speaker, samples)
+
+    async def pause(self) -> None:
+        """The platform paused the audio: finalise what was said so far."""
+        await self._transcriber.cut()
+
+    def publish(self, message: Message) -> None:
+        self.services.hub.publish(self.call_id, message)
+
+    async def end(self, reason: str) -> None:
+        """Finish the call: every final still being decoded is delivered first."""
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            await self._transcriber.finish()
+            while not self._transcriber.events.empty():
+                await asyncio.sleep(0)
+        finally:
+            if self._pump is not None:
+                self._pump.cancel()
+            self.services.hub.end_call(self.call_id, reason)
+            self.services.sessions.pop(self.call_id, None)
+            self.services.metrics.active_calls.labels(self.meta.platform).dec()
+            self.log.info("call ended: %s", reason)
+
+    async def _run(self) -> None:
+        while True:
+            event = await self._transcriber.events.get()
+            try:
+                self._handle(event)
+            except Exception:  # a bug in one stage must not silence the rest of the call
+                self.log.exception("handling %s failed", event.type)
+                self.services.metrics.errors.labels("pipeline").inc()
+
+    def _handle(self, event: TranscriptEvent) -> None:
+        message = transcript_message(self.call_id, event)
+        if isinstance(event, FinalTranscript):
+            metrics = self.services.metrics.stage_latency
+            metrics.labels("endpoint").observe(max(0.0, event.timings.trigger_s - event.end_s))
+            metrics.labels("queue").observe(event.timings.queued_ms / 1000)
+            metrics.labels("decode").observe(event.timings.decode_ms / 1000)
+            metrics.labels("final_total").observe(max(0.0, event.emitted_s - event.end_s))
+        self.publish(message)
+
+
+FEEDBACK_ACTIONS = ("used", "dismissed", "helpful", "not_helpful")
+
+
+def record_feedback(
+    services: Services, call_id: str, card_id: str, action: str, source: str
+) -> Message | None:
+    """Agent feedback on a card: kept with the live call (and the call log), echoed to viewers."""
+    if action not in FEEDBACK_ACTIONS:
+        raise ValueError(f"unknown feedback action {action!r}; one of {', '.join(FEEDBACK_ACTIONS)}")
+    call = services.hub.calls.get(call_id)
+    if call is None:
+        return None
+    entry: Message = {"type": "feedback", "call_id": call_id, "card_id": card_id,
+                      "action": action, "source": source, "at": time.time()}
+    call.feedback.append(entry)
+    services.hub.publish(call_id, entry)
+    return entry
+
+
+async def drain_sessions(services: Services, grace_s: float) -> None:
+    """Server shutdown: take no new calls, wind down each live call, deliver its finals."""
+    services.accepting = False
+    sessions = list(services.sessions.values())
+
+    async def wind_down(session: CallSession) -> None:
+        if session.on_shutdown is not None:
+            await session.on_shutdown()
+        await session.end("server_shutdown")
+
+    if sessions:
+        log.info("shutting down: finishing %d call(s)", len(sessions))
+        await asyncio.wait([asyncio.create_task(wind_down(s)) for s in sessions], timeout=grace_s)

@@ -1,0 +1,107 @@
+"""One settings object, read once at start-up; a bad value stops the server with a clear message.
+
+Sources, highest priority first: keyword arguments (tests, CLI flags), environment variables
+``ASSIST_*``, a TOML file named by ``ASSIST_CONFIG`` (keys as below, without the prefix),
+then the defaults, which run the demo: SQLite under var/, the bundled bank knowledge base.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assist.errors import ConfigError
+from assist.modelfiles import REPO_ROOT
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSIST_", extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    public_url: str | None = None  # how platforms reach us, for the URLs we print
+
+    # Security. Tokens left unset for agents/supervisors are derived from secret_key.
+    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
+    audiohook_api_key: str | None = None  # required for /audiohook (HTTP 401 otherwise)
+    audiohook_client_secret: str | None = None  # base64; when set, signatures are required
+    audiohook_max_clock_skew_s: float = 5.0
+    ingest_token: str | None = None  # bearer token for /native and /twilio; None = open
+    supervisor_token: str | None = None
+    qa_token: str | None = None
+
+    # Speech core
+    language: str = "en"
+    stt_cpu_threads: int = Field(2, ge=1, le=64)
+    stt_workers: int = Field(1, ge=1, le=16)
+    stt_max_batch: int = Field(4, ge=1, le=32)
+    stt_device: Literal["cpu", "cuda", "auto"] = "cpu"
+    stt_compute_type: str = "int8"
+    preload_multilingual: bool = False
+
+    # Capacity and back-pressure
+    max_calls: int = Field(32, ge=1)
+    sidebar_queue_size: int = Field(256, ge=8)
+    sidebar_send_timeout_s: float = Field(10.0, gt=0)
+    shutdown_grace_s: float = Field(15.0, ge=0)
+
+    # Data
+    data_dir: Path = REPO_ROOT / "var"
+    database_url: str | None = None  # postgresql://... ; None = SQLite in data_dir
+    kb_dir: Path = REPO_ROOT / "kb" / "bank"
+
+    @field_validator("audiohook_client_secret")
+    @classmethod
+    def _secret_is_base64(cls, value: str | None) -> str | None:
+        if value is not None:
+            import base64
+            import binascii
+
+            try:
+                base64.b64decode(value, validate=True)
+            except binascii.Error as error:
+                raise ValueError("must be base64 (as Genesys shows the client secret)") from error
+        return value
+
+    def agent_token(self, agent_id: str) -> str:
+        """A sidebar token for one agent: an HMAC of the agent id, so nothing needs storing."""
+        import hashlib
+        import hmac
+
+        digest = hmac.new(self.secret_key.encode(), f"agent:{agent_id}".encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
+
+    def role_token(self, role: Literal["supervisor", "qa"]) -> str:
+        configured = self.supervisor_token if role == "supervisor" else self.qa_token
+        if configured:
+            return configured
+        import hashlib
+        import hmac
+
+        return hmac.new(self.secret_key.encode(), f"role:{role}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings once; raise ConfigError naming every bad value."""
+    file_values: dict[str, Any] = {}
+    config_path = os.environ.get("ASSIST_CONFIG")
+    if config_path:
+        try:
+            file_values = tomllib.loads(Path(config_path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError(f"cannot read config file {config_path}: {error}") from error
+    env_keys = {key[len("ASSIST_") :].lower() for key in os.environ if key.startswith("ASSIST_")}
+    merged = {k: v for k, v in file_values.items() if k not in env_keys} | overrides
+    try:
+        return Settings(**merged)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from error

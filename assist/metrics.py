@@ -1,0 +1,47 @@
+"""Prometheus metrics, one registry per server (tests run several in one process)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from assist.stt.scheduler import DecodeScheduler
+
+LATENCY_BUCKETS_S = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+
+
+class _SchedulerCollector(Collector):
+    def __init__(self, scheduler: Callable[[], DecodeScheduler | None]) -> None:
+        self._scheduler = scheduler
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        scheduler = self._scheduler()
+        if scheduler is None:
+            return
+        stats = scheduler.stats
+        yield GaugeMetricFamily("assist_stt_queue_depth", "Decode jobs waiting", value=scheduler.depth)
+        yield CounterMetricFamily("assist_stt_interims_thinned", "Interim decodes skipped under load",
+                                  value=stats.interims_thinned)
+        yield CounterMetricFamily("assist_stt_decode_batches", "Decode batches run", value=stats.batches)
+        yield CounterMetricFamily("assist_stt_decode_errors", "Decode batches that failed", value=stats.errors)
+
+
+class Metrics:
+    def __init__(self, scheduler: Callable[[], DecodeScheduler | None]) -> None:
+        self.registry = CollectorRegistry()
+        self.active_calls = Gauge("assist_active_calls", "Calls in progress", ["platform"], registry=self.registry)
+        self.calls_total = Counter("assist_calls", "Calls started", ["platform"], registry=self.registry)
+        self.stage_latency = Histogram(
+            "assist_stage_latency_seconds",
+            "Per-stage latency of transcript events (endpoint, queue, decode, total to final)",
+            ["stage"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.errors = Counter("assist_errors", "Errors by kind", ["kind"], registry=self.registry)
+        self.sidebar_overflows = Counter("assist_sidebar_overflows", "Sidebar outboxes closed as too slow",
+                                         registry=self.registry)
+        self.registry.register(_SchedulerCollector(scheduler))

@@ -1,0 +1,1 @@
+"""HTTP + websocket server: ingest endpoints, the agent sidebar, the supervisor page, the API."""

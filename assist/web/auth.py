@@ -1,0 +1,35 @@
+"""Who may see what: agents their own calls (HMAC token), supervisors and QA by role token."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+
+from assist.config import Settings
+
+
+def bearer(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    """The token from an ``Authorization: Bearer`` header or a ``token`` query parameter
+    (browsers cannot set headers on a websocket)."""
+    header = headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return query.get("token")
+
+
+def agent_allowed(settings: Settings, agent_id: str | None, token: str | None) -> bool:
+    if not agent_id or not token:
+        return False
+    return hmac.compare_digest(settings.agent_token(agent_id), token)
+
+
+def role_allowed(settings: Settings, role: str, token: str | None) -> bool:
+    if token is None or role not in ("supervisor", "qa"):
+        return False
+    return hmac.compare_digest(settings.role_token(role), token)  # type: ignore[arg-type]
+
+
+def ingest_allowed(settings: Settings, token: str | None) -> bool:
+    if settings.ingest_token is None:
+        return True
+    return token is not None and hmac.compare_digest(settings.ingest_token, token)

@@ -1,0 +1,75 @@
+"""Helpers shared by every websocket handler: serialised sends and outbox forwarding."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from assist.messages import Message
+from assist.web.hub import Outbox
+
+log = logging.getLogger(__name__)
+
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN = 1013
+
+
+class Sender:
+    """One writer per websocket: messages from several tasks never interleave mid-frame."""
+
+    def __init__(self, websocket: WebSocket, timeout_s: float) -> None:
+        self.websocket = websocket
+        self.timeout_s = timeout_s
+        self._lock = asyncio.Lock()
+        self.closed = False
+
+    async def send(self, message: Message) -> bool:
+        if self.closed or self.websocket.client_state != WebSocketState.CONNECTED:
+            return False
+        try:
+            async with self._lock:
+                await asyncio.wait_for(
+                    self.websocket.send_text(json.dumps(message, ensure_ascii=False)), self.timeout_s
+                )
+            return True
+        except (TimeoutError, RuntimeError, OSError) as error:
+            log.info("send failed (%s); dropping the connection", error.__class__.__name__)
+            self.closed = True
+            return False
+
+    async def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
+        if self.closed and self.websocket.client_state != WebSocketState.CONNECTED:
+            return
+        self.closed = True
+        try:
+            async with self._lock:
+                if self.websocket.client_state == WebSocketState.CONNECTED:
+                    await self.websocket.close(code, reason[:120])
+        except (RuntimeError, OSError):
+            pass
+
+
+async def forward(
+    outbox: Outbox,
+    sender: Sender,
+    *,
+    transform: Callable[[Message], list[Message]] | None = None,
+    stop_on_call_end: str | None = None,
+) -> bool:
+    """Send everything the outbox receives; returns False if the outbox overflowed."""
+    while True:
+        message = await outbox.get()
+        if message is None:
+            return False
+        outgoing = transform(message) if transform else [message]
+        for item in outgoing:
+            if not await sender.send(item):
+                return True
+        if stop_on_call_end and message.get("type") == "call_ended" and message.get("call_id") == stop_on_call_end:
+            return True

@@ -1,0 +1,234 @@
+"""Fan-out of live call events to sidebars and supervisors, with a bounded outbox per connection.
+
+A slow or stalled desktop must never slow a call: publishing only appends to outboxes. Each
+outbox holds at most ``maxsize`` messages; queued interims of the same speaker are coalesced
+(only the newest matters), the oldest interim is dropped when full, and if the outbox is full of
+finals the connection is closed: on reconnect it receives the whole call so far (the history
+every live call keeps), so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from assist.messages import Message
+
+log = logging.getLogger(__name__)
+
+INTERIM = "interim"
+
+
+@dataclass
+class LiveCall:
+    call_id: str
+    agent_id: str
+    platform: str
+    platform_call_id: str
+    caller_number: str | None
+    language: str
+    started_at: float = field(default_factory=time.time)
+    caller: dict[str, Any] = field(default_factory=dict)  # profile summary, when known
+    history: list[Message] = field(default_factory=list)  # every event but interims, in order
+    interims: dict[str, Message] = field(default_factory=dict)  # newest interim per speaker
+    alerts: list[Message] = field(default_factory=list)
+    feedback: list[Message] = field(default_factory=list)
+    ended: bool = False
+
+    def summary(self) -> Message:
+        return {
+            "type": "call_started",
+            "call_id": self.call_id,
+            "agent_id": self.agent_id,
+            "platform": self.platform,
+            "platform_call_id": self.platform_call_id,
+            "caller_number": self.caller_number,
+            "caller": self.caller,
+            "language": self.language,
+            "started_at": self.started_at,
+        }
+
+    def snapshot(self) -> list[Message]:
+        """Everything a fresh subscriber needs to show this call as if it had been there."""
+        return [self.summary(), *self.history, *self.interims.values()]
+
+
+class _Entry:
+    __slots__ = ("message",)
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+
+
+class Outbox:
+    """The bounded queue of one connection. ``offer`` never blocks."""
+
+    def __init__(self, maxsize: int, name: str = "") -> None:
+        self.maxsize = maxsize
+        self.name = name
+        self._entries: deque[_Entry] = deque()
+        self._interims: dict[tuple[str, str], _Entry] = {}
+        self._ready = asyncio.Event()
+        self.overflowed = False
+        self.dropped_interims = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def offer(self, message: Message) -> bool:
+        """Queue a message; False once the outbox has overflowed (the connection must close)."""
+        if self.overflowed:
+            return False
+        if message.get("type") == INTERIM:
+            key = (str(message.get("call_id")), str(message.get("speaker")))
+            queued = self._interims.get(key)
+            if queued is not None:
+                queued.message = message  # coalesce: the newest interim replaces the queued one
+                self.dropped_interims += 1
+                return True
+        else:
+            # A final supersedes its speaker's queued interim.
+            key = (str(message.get("call_id")), str(message.get("speaker")))
+            if message.get("type") == "final" and key in self._interims:
+                self._entries.remove(self._interims.pop(key))
+                self.dropped_interims += 1
+        if len(self._entries) >= self.maxsize and not self._drop_oldest_interim():
+            self.overflowed = True
+            self._ready.set()
+            return False
+        entry = _Entry(message)
+        self._entries.append(entry)
+        if message.get("type") == INTERIM:
+            self._interims[(str(message.get("call_id")), str(message.get("speaker")))] = entry
+        self._ready.set()
+        return True
+
+    def _drop_oldest_interim(self) -> bool:
+        for entry in self._entries:
+            if entry.message.get("type") == INTERIM:
+                self._entries.remove(entry)
+                key = (str(entry.message.get("call_id")), str(entry.message.get("speaker")))
+                self._interims.pop(key, None)
+                self.dropped_interims += 1
+                return True
+        return False
+
+    async def get(self) -> Message | None:
+        """The next message, or None once the outbox has overflowed."""
+        while not self._entries:
+            if self.overflowed:
+                return None
+            self._ready.clear()
+            await self._ready.wait()
+        if self.overflowed:
+            return None
+        entry = self._entries.popleft()
+        if entry.message.get("type") == INTERIM:
+            key = (str(entry.message.get("call_id")), str(entry.message.get("speaker")))
+            if self._interims.get(key) is entry:
+                del self._interims[key]
+        return entry.message
+
+
+class SidebarHub:
+    """Live calls and who watches them: agents their own calls, supervisors any call."""
+
+    def __init__(self, outbox_size: int = 256) -> None:
+        self.outbox_size = outbox_size
+        self.calls: dict[str, LiveCall] = {}
+        self._by_agent: dict[str, set[Outbox]] = {}
+        self._by_call: dict[str, set[Outbox]] = {}
+        self._overview: set[Outbox] = set()
+        self.overflows = 0
+
+    # -- calls ------------------------------------------------------------------------------------
+
+    def start_call(self, call: LiveCall) -> None:
+        self.calls[call.call_id] = call
+        summary = call.summary()
+        self._send(self._by_agent.get(call.agent_id, set()), summary)
+        self._send(self._overview, summary)
+
+    def end_call(self, call_id: str, reason: str) -> None:
+        call = self.calls.get(call_id)
+        if call is None:
+            return
+        call.ended = True
+        message = {"type": "call_ended", "call_id": call_id, "reason": reason, "ended_at": time.time()}
+        self.publish(call_id, message)
+        self._send(self._overview, message)
+        del self.calls[call_id]
+        self._by_call.pop(call_id, None)
+
+    def publish(self, call_id: str, message: Message) -> None:
+        call = self.calls.get(call_id)
+        if call is None:
+            return
+        kind = message.get("type")
+        speaker = str(message.get("speaker", ""))
+        if kind == INTERIM:
+            call.interims[speaker] = message
+        else:
+            if kind == "final":
+                call.interims.pop(speaker, None)
+            if kind != "call_ended":
+                call.history.append(message)
+            if kind == "signal":
+                call.alerts.append(message)
+                self._send(self._overview, message)
+        self._send(self._by_agent.get(call.agent_id, set()) | self._by_call.get(call_id, set()), message)
+
+    def _send(self, outboxes: set[Outbox], message: Message) -> None:
+        for outbox in outboxes:
+            if not outbox.offer(message):
+                self.overflows += 1
+                log.warning("outbox %s overflowed; closing it (the client reconnects)", outbox.name)
+
+    # -- subscriptions ------------------------------------------------------------------------
+
+    def subscribe_agent(self, agent_id: str) -> Outbox:
+        outbox = Outbox(self.outbox_size, f"agent:{agent_id}")
+        for call in self.calls.values():
+            if call.agent_id == agent_id:
+                for message in call.snapshot():
+                    outbox.offer(message)
+        self._by_agent.setdefault(agent_id, set()).add(outbox)
+        return outbox
+
+    def subscribe_call(self, call_id: str) -> Outbox | None:
+        call = self.calls.get(call_id)
+        if call is None:
+            return None
+        outbox = Outbox(self.outbox_size, f"call:{call_id}")
+        for message in call.snapshot():
+            outbox.offer(message)
+        self._by_call.setdefault(call_id, set()).add(outbox)
+        return outbox
+
+    def subscribe_overview(self) -> Outbox:
+        outbox = Outbox(self.outbox_size, "overview")
+        for call in self.calls.values():
+            outbox.offer(call.summary())
+            for alert in call.alerts[-3:]:
+                outbox.offer(alert)
+        self._overview.add(outbox)
+        return outbox
+
+    def unsubscribe(self, outbox: Outbox) -> None:
+        for group in (*self._by_agent.values(), *self._by_call.values(), self._overview):
+            group.discard(outbox)
+
+    def live_calls(self) -> list[Message]:
+        now = time.time()
+        return [
+            {
+                **call.summary(),
+                "duration_s": round(now - call.started_at, 1),
+                "latest_alerts": call.alerts[-3:],
+            }
+            for call in self.calls.values()
+        ]

@@ -1,0 +1,152 @@
+// Shared by the sidebar and the supervisor page: a reconnecting websocket and a call view.
+"use strict";
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+// A websocket that reconnects with back-off; the server replays the call so far on connect.
+class LiveSocket {
+  constructor(url, { onMessage, onStatus }) {
+    this.url = url; this.onMessage = onMessage; this.onStatus = onStatus;
+    this.delayMs = 500; this.closed = false; this.connect();
+  }
+  connect() {
+    this.ws = new WebSocket(this.url);
+    this.ws.onopen = () => { this.delayMs = 500; this.onStatus(true); };
+    this.ws.onmessage = (event) => {
+      let message;
+      try { message = JSON.parse(event.data); } catch { return; }
+      this.onMessage(message);
+    };
+    this.ws.onclose = (event) => {
+      this.onStatus(false, event.reason);
+      if (this.closed || event.code === 1008) return;  // 1008: bad token; retrying will not help
+      setTimeout(() => this.connect(), this.delayMs);
+      this.delayMs = Math.min(this.delayMs * 2, 10000);
+    };
+  }
+  send(message) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) { this.ws.send(JSON.stringify(message)); return true; }
+    return false;
+  }
+}
+
+// Renders one call from the event stream: caller, alerts, cards, offers, transcript.
+class CallView {
+  constructor(root, { onFeedback, showFeedback = true }) {
+    this.root = root; this.onFeedback = onFeedback; this.showFeedback = showFeedback;
+    this.lines = new Map(); this.cards = new Map(); this.feedback = new Map();
+  }
+  reset(call) {
+    this.call = call; this.lines.clear(); this.cards.clear(); this.feedback.clear();
+    for (const id of ["alerts", "cards", "offers", "transcript"]) this.root[id].replaceChildren();
+    this.root.cards.append(el("span", { class: "empty" }, "Answers appear here when the customer asks something the knowledge base covers."));
+    this.root.alertsPanel.hidden = true; this.root.offersPanel.hidden = true;
+    this.renderCaller();
+  }
+  renderCaller() {
+    const call = this.call, profile = call.caller || {};
+    const segment = profile.segment ? el("span", { class: `badge ${String(profile.segment).toLowerCase()}` }, profile.segment) : null;
+    const meta = [
+      profile.name && el("span", {}, profile.name),
+      profile.plan && el("span", {}, `Plan: ${profile.plan}`),
+      profile.tenure_years !== undefined && el("span", {}, `Customer ${profile.tenure_years} yr`),
+      (profile.flags || []).length && el("span", {}, (profile.flags || []).join(", ")),
+      el("span", { "data-testid": "call-clock" }, call.ended ? `ended (${call.endReason})` : clock(Date.now() / 1000 - call.started_at)),
+      el("span", {}, call.platform),
+    ];
+    this.root.caller.replaceChildren(
+      el("div", { class: "number" }, call.caller_number || "Unknown caller", " ", segment),
+      el("div", { class: "meta" }, meta),
+    );
+  }
+  handle(message) {
+    switch (message.type) {
+      case "interim": case "final": return this.transcript(message);
+      case "suggestion": return this.card(message, "suggestion");
+      case "offer": return this.card(message, "offer");
+      case "signal": return this.alert(message);
+      case "feedback": return this.markFeedback(message);
+      case "call_ended": this.call.ended = true; this.call.endReason = message.reason; return this.renderCaller();
+    }
+  }
+  transcript(message) {
+    const key = `${message.speaker}:${message.utterance_id}`;
+    let line = this.lines.get(key);
+    if (!line) {
+      line = el("div", { class: `line ${message.speaker}`, dataset: { start: message.start_s } },
+        el("span", { class: "who" }, message.speaker), el("span", { class: "text" }));
+      this.lines.set(key, line);
+      const box = this.root.transcript;
+      const after = [...box.children].find((n) => Number(n.dataset.start) > message.start_s);
+      const stick = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+      box.insertBefore(line, after || null);
+      if (stick) box.scrollTop = box.scrollHeight;
+    }
+    line.classList.toggle("interim", message.type === "interim");
+    line.classList.toggle("final", message.type === "final");
+    line.dataset.testid = message.type === "final" ? "final-line" : "interim-line";
+    const text = line.querySelector(".text");
+    text.replaceChildren(message.text || "…", el("span", { class: "time" }, clock(message.start_s)));
+    if (message.type === "final" && !message.text) line.remove();
+  }
+  card(message, kind) {
+    const id = message.card_id;
+    const container = kind === "offer" ? this.root.offers : this.root.cards;
+    if (kind === "offer") this.root.offersPanel.hidden = false;
+    container.querySelector(".empty")?.remove();
+    const source = message.source && message.source.url
+      ? el("div", { class: "source" }, "Source: ", el("a", { href: message.source.url, target: "_blank", rel: "noopener" }, message.source.title || message.source.url))
+      : null;
+    const buttons = this.showFeedback ? el("div", { class: "actions" },
+      ...[["used", "Used", "primary"], ["dismissed", "Dismiss", ""], ["helpful", "Helpful", ""], ["not_helpful", "Not helpful", ""]]
+        .map(([action, label, cls]) => el("button", { class: cls, type: "button", "data-action": action, "aria-pressed": "false",
+          onclick: () => this.onFeedback && this.onFeedback(this.call.call_id, id, action) }, label))) : null;
+    const node = el("article", { class: `card ${kind}`, "data-testid": `${kind}-card`, "data-card-id": id },
+      el("h3", {}, el("span", { class: "grow" }, message.title), el("span", { class: "badge", title: "confidence" }, `${Math.round((message.confidence || 0) * 100)}%`)),
+      el("div", { class: "say" }, message.answer || message.pitch || ""),
+      message.trigger && message.trigger.text ? el("div", { class: "why" }, `“${message.trigger.text}”`) : null,
+      message.reason ? el("div", { class: "why" }, message.reason) : null,
+      source, buttons);
+    const old = this.cards.get(id);
+    if (old) old.replaceWith(node); else container.prepend(node);
+    this.cards.set(id, node);
+    const seen = this.feedback.get(id);
+    if (seen) for (const action of seen) this.pressed(node, action);
+  }
+  markFeedback(message) {
+    const actions = this.feedback.get(message.card_id) || new Set();
+    actions.add(message.action); this.feedback.set(message.card_id, actions);
+    const node = this.cards.get(message.card_id);
+    if (node) this.pressed(node, message.action);
+  }
+  pressed(node, action) {
+    node.querySelector(`button[data-action="${action}"]`)?.setAttribute("aria-pressed", "true");
+    if (action === "used" || action === "dismissed") node.classList.add("done");
+  }
+  alert(message) {
+    this.root.alertsPanel.hidden = false;
+    const node = el("div", { class: `alert ${message.severity || ""}`, "data-testid": "alert" },
+      el("strong", {}, message.title || message.kind), " ", message.message || "",
+      message.evidence ? el("span", { class: "evidence" }, `“${message.evidence}”`) : null);
+    this.root.alerts.prepend(node);
+  }
+}

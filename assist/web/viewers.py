@@ -1,0 +1,94 @@
+"""``/ws/sidebar`` (an agent's own calls) and ``/ws/supervisor`` (all calls, or one followed live)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from starlette.websockets import WebSocket
+
+from assist.calls.session import record_feedback
+from assist.messages import error_message
+from assist.services import Services
+from assist.web.auth import agent_allowed, bearer, role_allowed
+from assist.web.connection import CLOSE_POLICY, CLOSE_TRY_AGAIN, Sender, forward
+from assist.web.hub import Outbox
+
+log = logging.getLogger(__name__)
+
+
+async def sidebar_endpoint(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    agent_id = websocket.query_params.get("agent")
+    if not agent_allowed(services.settings, agent_id, bearer(websocket.headers, websocket.query_params)):
+        await websocket.close(CLOSE_POLICY, "invalid agent or token")
+        return
+    assert agent_id is not None
+    await websocket.accept()
+    outbox = services.hub.subscribe_agent(agent_id)
+    await _serve(websocket, services, outbox, agent_id=agent_id)
+
+
+async def supervisor_endpoint(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    if not role_allowed(services.settings, "supervisor", bearer(websocket.headers, websocket.query_params)):
+        await websocket.close(CLOSE_POLICY, "invalid supervisor token")
+        return
+    await websocket.accept()
+    call_id = websocket.query_params.get("call")
+    outbox = services.hub.subscribe_call(call_id) if call_id else services.hub.subscribe_overview()
+    if outbox is None:
+        sender = Sender(websocket, services.settings.sidebar_send_timeout_s)
+        await sender.send(error_message(f"no live call {call_id}", fatal=True))
+        await sender.close(1000, "call not live")
+        return
+    await _serve(websocket, services, outbox, agent_id=None)
+
+
+async def _serve(websocket: WebSocket, services: Services, outbox: Outbox, *, agent_id: str | None) -> None:
+    sender = Sender(websocket, services.settings.sidebar_send_timeout_s)
+    forwarder = asyncio.create_task(forward(outbox, sender))
+    reader = asyncio.create_task(_read(websocket, services, sender, agent_id))
+    try:
+        done, _ = await asyncio.wait({forwarder, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if forwarder in done and forwarder.result() is False:
+            services.metrics.sidebar_overflows.inc()
+            await sender.close(CLOSE_TRY_AGAIN, "too slow to keep up; reconnect to resume")
+    finally:
+        services.hub.unsubscribe(outbox)
+        for task in (forwarder, reader):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await sender.close()
+
+
+async def _read(websocket: WebSocket, services: Services, sender: Sender, agent_id: str | None) -> None:
+    """Messages from the page: feedback on cards, pings. Bad input gets an error, not a hang-up."""
+    while True:
+        received = await websocket.receive()
+        if received["type"] == "websocket.disconnect":
+            return
+        try:
+            data = json.loads(received.get("text") or "")
+            kind = data["type"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            await sender.send(error_message("expected a JSON object with a 'type'"))
+            continue
+        if kind == "ping":
+            await sender.send({"type": "pong"})
+        elif kind == "feedback":
+            call_id, card_id, action = data.get("call_id"), data.get("card_id"), data.get("action")
+            call = services.hub.calls.get(str(call_id))
+            if call is None or (agent_id is not None and call.agent_id != agent_id):
+                await sender.send(error_message(f"no live call {call_id} for you", call_id=str(call_id)))
+                continue
+            try:
+                record_feedback(services, call.call_id, str(card_id), str(action),
+                                "sidebar" if agent_id else "supervisor")
+            except ValueError as error:
+                await sender.send(error_message(str(error), call_id=call.call_id))
+        else:
+            await sender.send(error_message(f"unknown message type {kind!r}"))

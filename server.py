@@ -1,0 +1,105 @@
+"""Start the assist server: ``python server.py [--host H] [--port P] [--config FILE]``.
+
+Composes the pieces (settings, models, hub, app) and runs them; nothing else lives here.
+Other settings come from ``ASSIST_*`` environment variables or the TOML file (docs/config.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from types import FrameType
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from PyPI packages, never a hub
+
+import uvicorn  # noqa: E402
+
+from assist.calls.session import drain_sessions  # noqa: E402
+from assist.config import Settings, load_settings  # noqa: E402
+from assist.errors import AssistError  # noqa: E402
+from assist.services import Services  # noqa: E402
+from assist.web.app import build_app  # noqa: E402
+
+log = logging.getLogger("assist.server")
+DEMO_AGENT = "demo-agent"
+
+
+class AssistServer(uvicorn.Server):
+    """uvicorn, with a graceful first step on SIGTERM/SIGINT: finish every call's finals and
+    tell each client in its own protocol before uvicorn closes the sockets."""
+
+    def __init__(self, config: uvicorn.Config, services: Services) -> None:
+        super().__init__(config)
+        self.services = services
+        self._draining = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._draining or not self.started:
+            super().handle_exit(sig, frame)
+            return
+        self._draining = True
+        loop = asyncio.get_event_loop()
+
+        async def drain() -> None:
+            await drain_sessions(self.services, self.services.settings.shutdown_grace_s)
+            super(AssistServer, self).handle_exit(sig, frame)
+
+        loop.call_soon_threadsafe(lambda: loop.create_task(drain()))
+
+
+def print_urls(settings: Settings, host: str, port: int) -> None:
+    base = settings.public_url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    ws = base.replace("http", "ws", 1)
+    lines = [
+        f"assist is running on {base}",
+        f"  Agent sidebar ({DEMO_AGENT}): {base}/sidebar?agent={DEMO_AGENT}&token={settings.agent_token(DEMO_AGENT)}",
+        f"  Supervisor:                  {base}/supervisor?token={settings.role_token('supervisor')}",
+        f"  Native ingest:               {ws}/native",
+        f"  Twilio Media Streams:        {ws}/twilio",
+        f"  Genesys AudioHook:           {ws}/audiohook"
+        + ("" if settings.audiohook_api_key else "  (disabled: set ASSIST_AUDIOHOOK_API_KEY)"),
+        "  Health: /healthz  Ready: /readyz  Metrics: /metrics",
+    ]
+    if "ASSIST_SECRET_KEY" not in os.environ:
+        lines.append("  (tokens change at every start: set ASSIST_SECRET_KEY to keep them)")
+    print("\n".join(lines), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="assist: real-time agent assist server")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    parser.add_argument("--config", help="TOML settings file (same keys as ASSIST_* variables)")
+    parser.add_argument("--log-level", default=os.environ.get("ASSIST_LOG_LEVEL", "info"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.config:
+        os.environ["ASSIST_CONFIG"] = args.config
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    try:
+        settings = load_settings(**overrides)
+        services = Services.create(settings)
+    except AssistError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    app = build_app(services)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, ws="websockets-sansio", log_level=args.log_level,
+        ws_max_size=1 << 20, timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
+    )
+    server = AssistServer(config, services)
+    print_urls(settings, settings.host, settings.port)
+    try:
+        server.run()
+    finally:
+        services.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
