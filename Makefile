@@ -12,7 +12,8 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: all venv models run test test-fast lint types bench bench-stt clean
+
+.PHONY: all venv models system-deps run test test-fast lint types bench bench-stt clean
 
 all: models
 
@@ -30,7 +31,10 @@ models: $(STAMP)
 run: models
 	$(PY) server.py --host $(HOST) --port $(PORT)
 
-test: models
+system-deps:
+	bash scripts/system-deps.sh
+
+test: models system-deps
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

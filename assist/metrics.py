@@ -42,6 +42,8 @@ class Metrics:
             registry=self.registry,
         )
         self.errors = Counter("assist_errors", "Errors by kind", ["kind"], registry=self.registry)
+        for kind in ("protocol", "audiohook_auth", "pipeline", "decode"):
+            self.errors.labels(kind)  # export zeros from the start, so alerts can rate() them
         self.sidebar_overflows = Counter("assist_sidebar_overflows", "Sidebar outboxes closed as too slow",
                                          registry=self.registry)
         self.registry.register(_SchedulerCollector(scheduler))

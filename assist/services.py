@@ -24,8 +24,9 @@ class Services:
     accepting: bool = True  # False while shutting down
 
     @classmethod
-    def create(cls, settings: Settings) -> Services:
-        stt = SttService(
+    def create(cls, settings: Settings, *, stt: SttService | None = None) -> Services:
+        """Build everything; ``stt`` lets tests share one loaded model across servers."""
+        stt = stt or SttService(
             SttSettings(
                 cpu_threads=settings.stt_cpu_threads,
                 workers=settings.stt_workers,

@@ -29,3 +29,64 @@ def stt_service() -> Iterator[object]:
     service = SttService(SttSettings())
     yield service
     service.close()
+
+
+# -- a live server in this process (shares the session's loaded model) ----------------------------
+
+AUDIOHOOK_KEY = "test-audiohook-key"
+SECRET_KEY = "test-secret"
+
+
+class LiveServer:
+    def __init__(self, services: object, port: int) -> None:
+        self.services = services
+        self.port = port
+        self.http = f"http://127.0.0.1:{port}"
+        self.ws = f"ws://127.0.0.1:{port}"
+
+    def agent_token(self, agent_id: str) -> str:
+        return self.services.settings.agent_token(agent_id)  # type: ignore[attr-defined]
+
+    def sidebar_url(self, agent_id: str) -> str:
+        return f"{self.ws}/ws/sidebar?agent={agent_id}&token={self.agent_token(agent_id)}"
+
+    @property
+    def supervisor_token(self) -> str:
+        return self.services.settings.role_token("supervisor")  # type: ignore[attr-defined]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(stt_service: object) -> Iterator[LiveServer]:
+    import threading
+    import time
+
+    import uvicorn
+
+    from assist.config import Settings
+    from assist.services import Services
+    from assist.web.app import build_app
+
+    port = free_port()
+    settings = Settings(port=port, secret_key=SECRET_KEY, audiohook_api_key=AUDIOHOOK_KEY,
+                        data_dir=ARTIFACTS / "server-data")
+    services = Services.create(settings, stt=stt_service)  # type: ignore[arg-type]
+    server = uvicorn.Server(uvicorn.Config(build_app(services), host="127.0.0.1", port=port,
+                                           ws="websockets-sansio", log_level="warning"))
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        if time.time() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    yield LiveServer(services, port)
+    server.should_exit = True
+    thread.join(10)

@@ -170,8 +170,8 @@ class WhisperEngine:
             )
             if anomaly and item.allow_fallback and window_s < FULL_WINDOW_S:
                 retry.append(index)
-            elif anomaly == "repetition" or anomaly == "too_many_tokens":
-                result.text, result.tokens = "", []  # never show a loop, even as an interim
+            elif anomaly is not None:
+                self._repair(result, tokenizer, anomaly)
             outputs.append(self._output(item, result, window_s, None))
         if retry:
             retry_items = [items[i] for i in retry]
@@ -192,13 +192,24 @@ class WhisperEngine:
             anomaly = textguard.is_anomalous(
                 result.text, len(result.tokens), item.audio_s, result.avg_logprob
             )
-            if anomaly in ("repetition", "too_many_tokens"):
-                result.text, result.tokens = "", []
+            if anomaly is not None:
+                self._repair(result, tokenizer, anomaly)
             outputs.append(self._output(item, result, FULL_WINDOW_S, anomaly or "anomaly"))
         want = [i for i, item in enumerate(items) if item.want_words]
         if want:
             self._attach_words(outputs, items, decoded, encoded, want, tokenizer)
         return outputs
+
+    @staticmethod
+    def _repair(result: _Decoded, tokenizer: Tokenizer, anomaly: str) -> None:
+        """Last resort when even the full window repeats itself: keep one copy of the
+        repetition (never show a loop); other anomalies (low confidence) stand as decoded."""
+        if anomaly not in ("repetition", "too_many_tokens", "too_many_words"):
+            return
+        repaired = textguard.collapse_repetitions(result.text)
+        if repaired != result.text:
+            result.text = repaired
+            result.tokens = tokenizer.encode(" " + repaired)
 
     def _encode(self, items: list[DecodeItem], window_s: float) -> ctranslate2.StorageView:
         n_frames = int(window_s * RATE_HZ / HOP_SAMPLES)

@@ -20,6 +20,47 @@ MAX_COMPRESSION_RATIO = 2.0
 MIN_AVG_LOGPROB = -0.9
 MAX_TOKENS_PER_S = 9.0
 TOKEN_ALLOWANCE = 6
+MAX_WORDS_PER_S = 5.5  # fast conversational speech peaks near 4.5 words/s
+WORD_ALLOWANCE = 2
+MIN_PHRASE_WORDS = 4  # a phrase this long said twice in a row is a decoding artefact
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD_RE.findall(text)]
+
+
+def has_repeated_phrase(text: str, *, min_words: int = MIN_PHRASE_WORDS) -> bool:
+    """True if a phrase of at least ``min_words`` words is immediately said again."""
+    words = _words(text)
+    for n in range(min_words, len(words) // 2 + 1):
+        for i in range(len(words) - 2 * n + 1):
+            if words[i : i + n] == words[i + n : i + 2 * n]:
+                return True
+    return False
+
+
+def collapse_repetitions(text: str) -> str:
+    """Keep one copy of a repeated phrase (>= MIN_PHRASE_WORDS words, or any loop of 3+)."""
+    spaced = " " in text.strip()
+    tokens = text.split() if spaced else list(text)
+    keys = [_words(t) for t in tokens]
+    changed = True
+    while changed:
+        changed = False
+        for n in range(len(tokens) // 2, 0, -1):
+            for i in range(len(tokens) - 2 * n + 1):
+                first, second = keys[i : i + n], keys[i + n : i + 2 * n]
+                if not any(first) or first != second:
+                    continue
+                third = keys[i + 2 * n : i + 3 * n]
+                if n >= MIN_PHRASE_WORDS or third == first:
+                    del tokens[i + n : i + 2 * n]
+                    del keys[i + n : i + 2 * n]
+                    changed = True
+                    break
+            if changed:
+                break
+    return (" " if spaced else "").join(tokens)
 
 
 def compression_ratio(text: str) -> float:
@@ -29,7 +70,7 @@ def compression_ratio(text: str) -> float:
 
 def has_repetition_loop(text: str, *, max_repeats: int = 3, max_ngram: int = 4) -> bool:
     """True if some 1..max_ngram-word sequence repeats back to back max_repeats times or more."""
-    words = [w.lower() for w in _WORD_RE.findall(text)]
+    words = _words(text)
     for n in range(1, max_ngram + 1):
         run = 1
         for i in range(n, len(words) - n + 1, n):
@@ -56,10 +97,12 @@ def has_repetition_loop(text: str, *, max_repeats: int = 3, max_ngram: int = 4) 
 
 def is_anomalous(text: str, n_tokens: int, audio_s: float, avg_logprob: float) -> str | None:
     """Why a decode should be retried with the full window, or None if it looks sound."""
-    if has_repetition_loop(text):
+    if has_repetition_loop(text) or has_repeated_phrase(text):
         return "repetition"
     if n_tokens > MAX_TOKENS_PER_S * audio_s + TOKEN_ALLOWANCE:
         return "too_many_tokens"
+    if len(_words(text)) > MAX_WORDS_PER_S * audio_s + WORD_ALLOWANCE:
+        return "too_many_words"
     if len(text) > 24 and compression_ratio(text) > MAX_COMPRESSION_RATIO:
         return "compression_ratio"
     if avg_logprob < MIN_AVG_LOGPROB:

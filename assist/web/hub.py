@@ -70,6 +70,7 @@ class Outbox:
     def __init__(self, maxsize: int, name: str = "") -> None:
         self.maxsize = maxsize
         self.name = name
+        self._backlog: deque[Message] = deque()  # catch-up snapshot: outside the bound
         self._entries: deque[_Entry] = deque()
         self._interims: dict[tuple[str, str], _Entry] = {}
         self._ready = asyncio.Event()
@@ -77,7 +78,14 @@ class Outbox:
         self.dropped_interims = 0
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._backlog) + len(self._entries)
+
+    def preload(self, messages: list[Message]) -> None:
+        """The call so far, for a (re)connecting viewer. However long the call, a snapshot never
+        overflows the outbox: the bound is for live messages a slow reader falls behind on."""
+        self._backlog.extend(messages)
+        if messages:
+            self._ready.set()
 
     def offer(self, message: Message) -> bool:
         """Queue a message; False once the outbox has overflowed (the connection must close)."""
@@ -119,13 +127,15 @@ class Outbox:
 
     async def get(self) -> Message | None:
         """The next message, or None once the outbox has overflowed."""
-        while not self._entries:
+        while not self._entries and not self._backlog:
             if self.overflowed:
                 return None
             self._ready.clear()
             await self._ready.wait()
         if self.overflowed:
             return None
+        if self._backlog:
+            return self._backlog.popleft()
         entry = self._entries.popleft()
         if entry.message.get("type") == INTERIM:
             key = (str(entry.message.get("call_id")), str(entry.message.get("speaker")))
@@ -187,6 +197,7 @@ class SidebarHub:
             if not outbox.offer(message):
                 self.overflows += 1
                 log.warning("outbox %s overflowed; closing it (the client reconnects)", outbox.name)
+                self.unsubscribe(outbox)  # once is enough: its connection is being closed
 
     # -- subscriptions ------------------------------------------------------------------------
 
@@ -194,8 +205,7 @@ class SidebarHub:
         outbox = Outbox(self.outbox_size, f"agent:{agent_id}")
         for call in self.calls.values():
             if call.agent_id == agent_id:
-                for message in call.snapshot():
-                    outbox.offer(message)
+                outbox.preload(call.snapshot())
         self._by_agent.setdefault(agent_id, set()).add(outbox)
         return outbox
 
@@ -204,17 +214,14 @@ class SidebarHub:
         if call is None:
             return None
         outbox = Outbox(self.outbox_size, f"call:{call_id}")
-        for message in call.snapshot():
-            outbox.offer(message)
+        outbox.preload(call.snapshot())
         self._by_call.setdefault(call_id, set()).add(outbox)
         return outbox
 
     def subscribe_overview(self) -> Outbox:
         outbox = Outbox(self.outbox_size, "overview")
         for call in self.calls.values():
-            outbox.offer(call.summary())
-            for alert in call.alerts[-3:]:
-                outbox.offer(alert)
+            outbox.preload([call.summary(), *call.alerts[-3:]])
         self._overview.add(outbox)
         return outbox
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assist.stt.text import (
+    collapse_repetitions,
+    has_repeated_phrase,
     MAX_TOKENS_PER_S,
     TOKEN_ALLOWANCE,
     compression_ratio,
@@ -74,10 +76,13 @@ def test_is_anomalous_reasons():
     limit = MAX_TOKENS_PER_S * 1.0 + TOKEN_ALLOWANCE
     assert is_anomalous("hello there", int(limit), 1.0, -0.3) is None
     assert is_anomalous("hello there", int(limit) + 1, 1.0, -0.3) == "too_many_tokens"
-    cycle = "alpha beta gamma delta epsilon " * 4  # compressible, yet no short loop
+    # A phrase said twice in a row is caught as repetition ...
+    assert is_anomalous("alpha beta gamma delta epsilon " * 4, 20, 5.0, -0.3) == "repetition"
+    # ... while text that is merely compressible is caught by the compression ratio.
+    cycle = " ".join(f"alpha beta gamma delta epsilon {w}" for w in ("one", "two", "three", "four", "five", "six"))
     assert not has_repetition_loop(cycle)
     assert compression_ratio(cycle) > 2.0
-    assert is_anomalous(cycle, 20, 5.0, -0.3) == "compression_ratio"
+    assert is_anomalous(cycle, 40, 10.0, -0.3) == "compression_ratio"
     assert is_anomalous(NORMAL, 14, 3.0, -1.2) == "low_logprob"
     assert is_anomalous(NORMAL, 14, 3.0, -0.89) is None
 
@@ -118,3 +123,22 @@ def test_max_new_tokens_grows_with_audio():
     for s in lengths:
         assert max_new_tokens(s) > MAX_TOKENS_PER_S * s + TOKEN_ALLOWANCE
     assert max_new_tokens(30.0) < 448  # within Whisper's decoder context
+
+
+def test_a_sentence_said_twice_is_a_repetition():
+    twice = "How can I help you today? How can I help you today?"
+    assert has_repeated_phrase(twice)
+    assert is_anomalous(twice, 14, 1.8, -0.2) == "repetition"
+    assert collapse_repetitions(twice) == "How can I help you today?"
+    assert not has_repeated_phrase("no no I said the card")
+
+
+def test_implausible_word_rate():
+    assert is_anomalous("one two three four five six seven eight nine ten", 12, 1.0, -0.2) == "too_many_words"
+    assert is_anomalous("one two three four five six seven", 9, 2.0, -0.2) is None
+
+
+def test_collapse_keeps_ordinary_text():
+    assert collapse_repetitions("thank you thank you") == "thank you thank you"
+    assert collapse_repetitions("ask not ask not ask not what") == "ask not ask not what"
+    assert collapse_repetitions("谢谢谢谢谢谢") == "谢谢"
