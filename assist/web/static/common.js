@@ -69,7 +69,7 @@ class CallView {
       profile.name && el("span", {}, profile.name),
       profile.plan && el("span", {}, `Plan: ${profile.plan}`),
       profile.tenure_years !== undefined && el("span", {}, `Customer ${profile.tenure_years} yr`),
-      (profile.flags || []).length && el("span", {}, (profile.flags || []).join(", ")),
+      (profile.flags || []).length > 0 && el("span", {}, profile.flags.join(", ")),
       el("span", { "data-testid": "call-clock" }, call.ended ? `ended (${call.endReason})` : clock(Date.now() / 1000 - call.started_at)),
       el("span", {}, call.platform),
     ];

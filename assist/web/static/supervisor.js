@@ -25,6 +25,8 @@ function follow(callId) {
   const roots = { caller: $("caller"), alerts: $("alerts"), cards: $("cards"), offers: $("offers"),
     transcript: $("transcript"), alertsPanel: $("alerts-panel"), offersPanel: $("offers-panel") };
   const view = new CallView(roots, { showFeedback: false });
+  clearInterval(follow.timer);
+  follow.timer = setInterval(() => { if (view.call && !view.call.ended) view.renderCaller(); }, 1000);
   $("follow").hidden = false;
   followSocket = new LiveSocket(`${wsBase}&call=${encodeURIComponent(callId)}`, {
     onMessage: (m) => { if (m.type === "call_started") view.reset({ ...m }); else view.handle(m); },
