@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
 
-.PHONY: all venv models system-deps run test test-fast lint types bench bench-stt clean
+.PHONY: all venv models system-deps run test test-fast lint types bench bench-stt eval-kb clean
 
 all: models
 
@@ -48,7 +48,10 @@ types: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench-stt: models
-	$(PY) -m assist.bench.stt --out bench-results/stt --doc docs/benchmarks.md
+	$(PY) -m assist.bench.stt --out docs/bench/stt --doc docs/benchmarks.md
+
+eval-kb: models
+	$(PY) -m assist.bench.kb --doc docs/knowledge-eval.md
 
 bench: bench-stt
 

@@ -15,13 +15,13 @@ from types import FrameType
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from PyPI packages, never a hub
 
-import uvicorn  # noqa: E402
+import uvicorn
 
-from assist.calls.session import drain_sessions  # noqa: E402
-from assist.config import Settings, load_settings  # noqa: E402
-from assist.errors import AssistError  # noqa: E402
-from assist.services import Services  # noqa: E402
-from assist.web.app import build_app  # noqa: E402
+from assist.calls.session import drain_sessions
+from assist.config import Settings, load_settings
+from assist.errors import AssistError
+from assist.services import Services
+from assist.web.app import build_app
 
 log = logging.getLogger("assist.server")
 DEMO_AGENT = "demo-agent"
@@ -75,9 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="TOML settings file (same keys as ASSIST_* variables)")
     parser.add_argument("--log-level", default=os.environ.get("ASSIST_LOG_LEVEL", "info"))
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.config:
         os.environ["ASSIST_CONFIG"] = args.config
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
@@ -89,8 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     app = build_app(services)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, ws="websockets-sansio", log_level=args.log_level,
-        ws_max_size=1 << 20, timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        log_level=args.log_level,
+        ws_max_size=1 << 20,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
     )
     server = AssistServer(config, services)
     print_urls(settings, settings.host, settings.port)

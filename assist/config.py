@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     # Data
     data_dir: Path = REPO_ROOT / "var"
     database_url: str | None = None  # postgresql://... ; None = SQLite in data_dir
-    kb_dir: Path = REPO_ROOT / "kb" / "bank"
+    kb_dir: Path | None = REPO_ROOT / "kb" / "bank"  # None: transcripts only, no guidance
 
     @field_validator("audiohook_client_secret")
     @classmethod
@@ -101,7 +101,5 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**merged)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in error.errors())
         raise ConfigError(f"invalid configuration: {problems}") from error

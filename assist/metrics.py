@@ -23,8 +23,9 @@ class _SchedulerCollector(Collector):
             return
         stats = scheduler.stats
         yield GaugeMetricFamily("assist_stt_queue_depth", "Decode jobs waiting", value=scheduler.depth)
-        yield CounterMetricFamily("assist_stt_interims_thinned", "Interim decodes skipped under load",
-                                  value=stats.interims_thinned)
+        yield CounterMetricFamily(
+            "assist_stt_interims_thinned", "Interim decodes skipped under load", value=stats.interims_thinned
+        )
         yield CounterMetricFamily("assist_stt_decode_batches", "Decode batches run", value=stats.batches)
         yield CounterMetricFamily("assist_stt_decode_errors", "Decode batches that failed", value=stats.errors)
 
@@ -44,6 +45,7 @@ class Metrics:
         self.errors = Counter("assist_errors", "Errors by kind", ["kind"], registry=self.registry)
         for kind in ("protocol", "audiohook_auth", "pipeline", "decode"):
             self.errors.labels(kind)  # export zeros from the start, so alerts can rate() them
-        self.sidebar_overflows = Counter("assist_sidebar_overflows", "Sidebar outboxes closed as too slow",
-                                         registry=self.registry)
+        self.sidebar_overflows = Counter(
+            "assist_sidebar_overflows", "Sidebar outboxes closed as too slow", registry=self.registry
+        )
         self.registry.register(_SchedulerCollector(scheduler))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from assist.config import Settings
+from assist.guidance.engine import GuidanceService
 from assist.metrics import Metrics
 from assist.stt.transcriber import SttService, SttSettings
 from assist.web.hub import SidebarHub
@@ -20,12 +21,15 @@ class Services:
     stt: SttService
     hub: SidebarHub
     metrics: Metrics
+    guidance: GuidanceService | None = None
     sessions: dict[str, CallSession] = field(default_factory=dict)
     accepting: bool = True  # False while shutting down
 
     @classmethod
-    def create(cls, settings: Settings, *, stt: SttService | None = None) -> Services:
-        """Build everything; ``stt`` lets tests share one loaded model across servers."""
+    def create(
+        cls, settings: Settings, *, stt: SttService | None = None, guidance: GuidanceService | None = None
+    ) -> Services:
+        """Build everything; ``stt``/``guidance`` let tests share loaded models across servers."""
         stt = stt or SttService(
             SttSettings(
                 cpu_threads=settings.stt_cpu_threads,
@@ -38,7 +42,11 @@ class Services:
         )
         services: Services
         metrics = Metrics(lambda: services.stt.scheduler)
-        services = cls(settings=settings, stt=stt, hub=SidebarHub(settings.sidebar_queue_size), metrics=metrics)
+        if guidance is None and settings.kb_dir is not None:
+            guidance = GuidanceService(settings.kb_dir, settings.data_dir / "kb-cache")
+        services = cls(
+            settings=settings, stt=stt, hub=SidebarHub(settings.sidebar_queue_size), metrics=metrics, guidance=guidance
+        )
         return services
 
     def close(self) -> None:

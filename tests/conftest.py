@@ -75,11 +75,13 @@ def live_server(stt_service: object) -> Iterator[LiveServer]:
     from assist.web.app import build_app
 
     port = free_port()
-    settings = Settings(port=port, secret_key=SECRET_KEY, audiohook_api_key=AUDIOHOOK_KEY,
-                        data_dir=ARTIFACTS / "server-data")
+    settings = Settings(
+        port=port, secret_key=SECRET_KEY, audiohook_api_key=AUDIOHOOK_KEY, data_dir=ARTIFACTS / "server-data"
+    )
     services = Services.create(settings, stt=stt_service)  # type: ignore[arg-type]
-    server = uvicorn.Server(uvicorn.Config(build_app(services), host="127.0.0.1", port=port,
-                                           ws="websockets-sansio", log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(services), host="127.0.0.1", port=port, ws="websockets-sansio", log_level="warning")
+    )
     thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()
     deadline = time.time() + 30

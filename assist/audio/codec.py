@@ -60,13 +60,10 @@ class AudioFormat:
     def __post_init__(self) -> None:
         if self.encoding not in SUPPORTED_ENCODINGS:
             raise UnsupportedFormatError(
-                f"unsupported audio encoding {self.encoding!r}; "
-                f"supported: {', '.join(SUPPORTED_ENCODINGS)}"
+                f"unsupported audio encoding {self.encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}"
             )
         if self.rate_hz not in SUPPORTED_RATES_HZ:
-            raise UnsupportedFormatError(
-                f"unsupported sample rate {self.rate_hz} Hz; supported: 8000, 16000"
-            )
+            raise UnsupportedFormatError(f"unsupported sample rate {self.rate_hz} Hz; supported: 8000, 16000")
         if self.channels not in SUPPORTED_CHANNELS:
             raise UnsupportedFormatError(f"unsupported channel count {self.channels}; use 1 or 2")
 

@@ -71,13 +71,21 @@ async def stream_native(
     async with websockets.connect(url, additional_headers=headers, max_size=2**22) as ws:
         result.started_at = time.perf_counter()
         reader = asyncio.create_task(_collect(ws, result))
-        await ws.send(json.dumps({
-            "type": "start", "call_id": call_id, "caller_number": caller_number, "agent_id": agent_id,
-            "language": language, "audio": {"encoding": "l16", "rate_hz": rate_hz, "channels": fmt.channels},
-        }))
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "start",
+                    "call_id": call_id,
+                    "caller_number": caller_number,
+                    "agent_id": agent_id,
+                    "language": language,
+                    "audio": {"encoding": "l16", "rate_hz": rate_hz, "channels": fmt.channels},
+                }
+            )
+        )
         for index, begin in enumerate(range(0, len(audio), frame)):
             await _pace(result.started_at, index * frame_ms / 1000, speed)
-            await ws.send(encode_pcm(audio[begin:begin + frame], fmt))
+            await ws.send(encode_pcm(audio[begin : begin + frame], fmt))
         await ws.send(json.dumps({"type": "stop"}))
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(reader, linger_s)
@@ -122,21 +130,39 @@ class AudioHookClient:
 
     def message(self, kind: str, parameters: dict[str, Any] | None = None) -> str:
         self.seq += 1
-        return json.dumps({
-            "version": "2", "id": self.session_id, "type": kind, "seq": self.seq,
-            "serverseq": self.serverseq, "position": format_duration(self.position_s),
-            "parameters": parameters or {},
-        })
+        return json.dumps(
+            {
+                "version": "2",
+                "id": self.session_id,
+                "type": kind,
+                "seq": self.seq,
+                "serverseq": self.serverseq,
+                "position": format_duration(self.position_s),
+                "parameters": parameters or {},
+            }
+        )
 
-    def open_message(self, *, conversation_id: str, ani: str | None, language: str = "en-US",
-                     custom_config: dict[str, Any] | None = None, channels: int = 2) -> str:
+    def open_message(
+        self,
+        *,
+        conversation_id: str,
+        ani: str | None,
+        language: str = "en-US",
+        custom_config: dict[str, Any] | None = None,
+        channels: int = 2,
+    ) -> str:
         media = {"type": "audio", "format": "PCMU", "channels": ["external", "internal"][:channels], "rate": 8000}
-        return self.message("open", {
-            "organizationId": self.organization_id,
-            "conversationId": conversation_id,
-            "participant": {"id": str(uuid.uuid4()), "ani": ani or "", "aniName": "", "dnis": "+18005550100"},
-            "media": [media], "language": language, "customConfig": custom_config or {},
-        })
+        return self.message(
+            "open",
+            {
+                "organizationId": self.organization_id,
+                "conversationId": conversation_id,
+                "participant": {"id": str(uuid.uuid4()), "ani": ani or "", "aniName": "", "dnis": "+18005550100"},
+                "media": [media],
+                "language": language,
+                "customConfig": custom_config or {},
+            },
+        )
 
     async def stream(
         self,
@@ -163,12 +189,17 @@ class AudioHookClient:
         async with websockets.connect(self.url, additional_headers=self.headers(), max_size=2**22) as ws:
             result.started_at = time.perf_counter()
             reader = asyncio.create_task(_collect(ws, result, track))
-            await ws.send(self.open_message(conversation_id=conversation_id or str(uuid.uuid4()), ani=ani,
-                                            custom_config={"agentId": agent_id} if agent_id else None,
-                                            channels=audio.shape[1]))
+            await ws.send(
+                self.open_message(
+                    conversation_id=conversation_id or str(uuid.uuid4()),
+                    ani=ani,
+                    custom_config={"agentId": agent_id} if agent_id else None,
+                    channels=audio.shape[1],
+                )
+            )
             for index, begin in enumerate(range(0, len(audio), frame)):
                 await _pace(result.started_at, index * frame_ms / 1000, speed)
-                await ws.send(encode_pcm(audio[begin:begin + frame], fmt))
+                await ws.send(encode_pcm(audio[begin : begin + frame], fmt))
                 self.position_s += frame_ms / 1000
                 if index % 25 == 24:  # a ping every 5 s, as Genesys does
                     await ws.send(self.message("ping"))
@@ -212,17 +243,34 @@ async def stream_twilio(
     async with websockets.connect(url, additional_headers=headers) as ws:
         result.started_at = time.perf_counter()
         await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-        await ws.send(event("start", start={
-            "streamSid": stream_sid, "accountSid": "AC" + uuid.uuid4().hex, "callSid": call_sid,
-            "tracks": ["inbound", "outbound"], "customParameters": params,
-            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-        }))
+        await ws.send(
+            event(
+                "start",
+                start={
+                    "streamSid": stream_sid,
+                    "accountSid": "AC" + uuid.uuid4().hex,
+                    "callSid": call_sid,
+                    "tracks": ["inbound", "outbound"],
+                    "customParameters": params,
+                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+                },
+            )
+        )
         for index, begin in enumerate(range(0, len(audio), 160)):
             await _pace(result.started_at, index * 0.02, speed)
             for channel, track in enumerate(("inbound", "outbound")):
-                payload = base64.b64encode(encode_pcm(audio[begin:begin + 160, channel], fmt)).decode()
-                await ws.send(event("media", media={"track": track, "chunk": str(index + 1),
-                                                    "timestamp": str(index * 20), "payload": payload}))
+                payload = base64.b64encode(encode_pcm(audio[begin : begin + 160, channel], fmt)).decode()
+                await ws.send(
+                    event(
+                        "media",
+                        media={
+                            "track": track,
+                            "chunk": str(index + 1),
+                            "timestamp": str(index * 20),
+                            "payload": payload,
+                        },
+                    )
+                )
         await ws.send(event("stop", stop={"accountSid": "AC", "callSid": call_sid}))
         with contextlib.suppress(websockets.ConnectionClosed, asyncio.TimeoutError):
             await asyncio.wait_for(ws.wait_closed(), 10)

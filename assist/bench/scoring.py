@@ -49,16 +49,15 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     return max(0.0, min(a1, b1) - max(a0, b0))
 
 
-def score_utterances(
-    references: Iterable[RefSegment], events: Sequence[TranscriptEvent]
-) -> list[UtteranceScore]:
+def score_utterances(references: Iterable[RefSegment], events: Sequence[TranscriptEvent]) -> list[UtteranceScore]:
     """Match each reference utterance to the streamed events of the same speaker by time."""
     scores = []
     for ref in references:
         mine = [e for e in events if e.speaker == ref.speaker]
         finals = [e for e in mine if isinstance(e, FinalTranscript) and e.text]
         covering = [
-            f for f in finals
+            f
+            for f in finals
             if _overlap(f.start_s - TIME_TOLERANCE_S, f.end_s + TIME_TOLERANCE_S, ref.start_s, ref.end_s) > 0
         ]
         final_latency = (
@@ -67,8 +66,7 @@ def score_utterances(
             else (max(f.emitted_s for f in covering) - ref.end_s if covering else None)
         )
         touching = [
-            e for e in mine
-            if e.text and _overlap(e.start_s - TIME_TOLERANCE_S, e.end_s, ref.start_s, ref.end_s) > 0
+            e for e in mine if e.text and _overlap(e.start_s - TIME_TOLERANCE_S, e.end_s, ref.start_s, ref.end_s) > 0
         ]
         first = min((e.emitted_s for e in touching), default=None)
         scores.append(
@@ -92,8 +90,8 @@ def words_in_silence(references: Sequence[RefSegment], events: Sequence[Transcri
         spans = [(r.start_s, r.end_s) for r in references if r.speaker == event.speaker]
         for word in event.words:
             if not any(
-                _overlap(word.start_s, max(word.end_s, word.start_s + 0.01),
-                         s - TIME_TOLERANCE_S, e + TIME_TOLERANCE_S) > 0
+                _overlap(word.start_s, max(word.end_s, word.start_s + 0.01), s - TIME_TOLERANCE_S, e + TIME_TOLERANCE_S)
+                > 0
                 for s, e in spans
             ):
                 count += 1

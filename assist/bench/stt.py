@@ -82,7 +82,9 @@ def load_clips() -> list[Recording]:
             audio = soxr.resample(audio, rate, 16000).astype(np.float32).reshape(-1, 1)
         duration = len(audio) / 16000
         ref = RefSegment("customer", 0.0, duration, entry["reference"])
-        clips.append(Recording(entry["file"], audio, ("customer",), [ref], {"customer": entry["reference"]}, timed=False))
+        clips.append(
+            Recording(entry["file"], audio, ("customer",), [ref], {"customer": entry["reference"]}, timed=False)
+        )
     return clips
 
 
@@ -106,15 +108,28 @@ def peak_rss_mb() -> float:
 
 
 async def stream_recording(
-    service: SttService, rec: Recording, *, realtime: bool, codec: str = "l16", rate_hz: int = 16000,
+    service: SttService,
+    rec: Recording,
+    *,
+    realtime: bool,
+    codec: str = "l16",
+    rate_hz: int = 16000,
     call_id: str | None = None,
 ) -> list[TranscriptEvent]:
     audio = rec.audio16 if rate_hz == 16000 else soxr.resample(rec.audio16, 16000, rate_hz).astype(np.float32)
     fmt = AudioFormat(codec, rate_hz, audio.shape[1])  # type: ignore[arg-type]
     events: list[TranscriptEvent] = []
     chunk_ms = 200 if codec == "pcmu" else 100  # AudioHook sends 200 ms frames
-    await stream_file(service, audio, fmt, rec.speakers, realtime=realtime, chunk_ms=chunk_ms,
-                      on_event=events.append, call_id=call_id or rec.name)
+    await stream_file(
+        service,
+        audio,
+        fmt,
+        rec.speakers,
+        realtime=realtime,
+        chunk_ms=chunk_ms,
+        on_event=events.append,
+        call_id=call_id or rec.name,
+    )
     return events
 
 
@@ -176,7 +191,9 @@ def phase_offline(
     return out
 
 
-async def phase_accuracy(service: SttService, recordings: list[Recording], offline: dict[str, dict[str, str]], *, codec: str, rate_hz: int) -> dict[str, Any]:
+async def phase_accuracy(
+    service: SttService, recordings: list[Recording], offline: dict[str, dict[str, str]], *, codec: str, rate_hz: int
+) -> dict[str, Any]:
     refs, hyps, offs = {sp: [] for sp in SPEAKERS}, {sp: [] for sp in SPEAKERS}, {sp: [] for sp in SPEAKERS}
     lost = total = silence_words = fallbacks = finals = 0
     per_recording = []
@@ -203,7 +220,8 @@ async def phase_accuracy(service: SttService, recordings: list[Recording], offli
         "wer_offline": wer(all_refs, [o for sp in SPEAKERS for o in offs[sp]]),
         "wer_by_speaker": {
             sp: {"streaming": wer(refs[sp], hyps[sp]), "offline": wer(refs[sp], offs[sp])}
-            for sp in SPEAKERS if refs[sp]
+            for sp in SPEAKERS
+            if refs[sp]
         },
         "lost_utterances": lost,
         "reference_utterances": total,
@@ -248,7 +266,9 @@ async def phase_realtime_single(service: SttService, calls: list[Recording], cli
     }
 
 
-async def phase_concurrency(service: SttService, calls: list[Recording], levels: list[int], stagger_s: float) -> list[dict[str, Any]]:
+async def phase_concurrency(
+    service: SttService, calls: list[Recording], levels: list[int], stagger_s: float
+) -> list[dict[str, Any]]:
     results = []
     for level in levels:
         chosen = [calls[i % len(calls)] for i in range(level)]
@@ -257,12 +277,12 @@ async def phase_concurrency(service: SttService, calls: list[Recording], levels:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         peak = [rss0]
 
-        async def sample() -> None:
+        async def sample(peak: list[float] = peak) -> None:
             while True:
                 peak[0] = max(peak[0], rss_mb())
                 await asyncio.sleep(0.5)
 
-        async def one(i: int, rec: Recording) -> list[UtteranceScore]:
+        async def one(i: int, rec: Recording, level: int = level) -> list[UtteranceScore]:
             await asyncio.sleep(i * stagger_s)
             events = await stream_recording(service, rec, realtime=True, call_id=f"{rec.name}#{level}.{i}")
             return score_utterances(rec.references, events)
@@ -274,18 +294,22 @@ async def phase_concurrency(service: SttService, calls: list[Recording], levels:
         stats1 = asdict(service.scheduler.stats)
         scores = [s for call in per_call for s in call]
         audio_s = sum(rec.duration_s for rec in chosen)
-        results.append({
-            "calls": level,
-            **summarise_latency(scores),
-            "cpu_core_s_per_call_s": cpu_s / audio_s,
-            "cpu_cores_busy": cpu_s / wall_s,
-            "rss_start_mb": rss0,
-            "rss_peak_mb": peak[0],
-            "interims_done": stats1["interims_done"] - stats0["interims_done"],
-            "interims_thinned": (stats1["interims_superseded"] + stats1["interims_stale"])
-            - (stats0["interims_superseded"] + stats0["interims_stale"]),
-        })
-        progress(f"concurrency {level}: final p50 {results[-1]['final_p50_s']:.2f} s, p95 {results[-1]['final_p95_s']:.2f} s")
+        results.append(
+            {
+                "calls": level,
+                **summarise_latency(scores),
+                "cpu_core_s_per_call_s": cpu_s / audio_s,
+                "cpu_cores_busy": cpu_s / wall_s,
+                "rss_start_mb": rss0,
+                "rss_peak_mb": peak[0],
+                "interims_done": stats1["interims_done"] - stats0["interims_done"],
+                "interims_thinned": (stats1["interims_superseded"] + stats1["interims_stale"])
+                - (stats0["interims_superseded"] + stats0["interims_stale"]),
+            }
+        )
+        progress(
+            f"concurrency {level}: final p50 {results[-1]['final_p50_s']:.2f} s, p95 {results[-1]['final_p95_s']:.2f} s"
+        )
     return results
 
 
@@ -311,7 +335,7 @@ async def phase_long_call(service: SttService, calls: list[Recording], minutes: 
     call = service.new_call("long-call")
     front = CallAudio(fmt, SPEAKERS)
     for begin in range(0, len(audio), 1600):
-        for speaker, samples16 in front.decode(encode_pcm(audio[begin:begin + 1600], fmt)).items():
+        for speaker, samples16 in front.decode(encode_pcm(audio[begin : begin + 1600], fmt)).items():
             await call.push(speaker, samples16)
         await call.drain()
         while not call.events.empty():
@@ -349,8 +373,9 @@ def environment(settings: SttSettings) -> dict[str, Any]:
     except OSError:
         pass
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=REPO_ROOT, check=False).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO_ROOT, check=False
+        ).stdout.strip()
     except OSError:
         commit = ""
     import ctranslate2
@@ -380,8 +405,10 @@ def plot(results: dict[str, Any], out: Path) -> list[str]:
     single = results.get("realtime_single")
     if single:
         fig, ax = plt.subplots(figsize=(7, 4))
-        for key, label in (("final_latencies_s", "end of utterance → final"),
-                           ("first_text_latencies_s", "start of utterance → first text")):
+        for key, label in (
+            ("final_latencies_s", "end of utterance → final"),
+            ("first_text_latencies_s", "start of utterance → first text"),
+        ):
             data = np.sort(np.array(single[key]))
             if len(data):
                 ax.plot(data, np.arange(1, len(data) + 1) / len(data), label=label)
@@ -471,7 +498,9 @@ def markdown(results: dict[str, Any], command: str, out: Path, doc: Path) -> str
             f"| words emitted during silence | 0 | {acc0['words_in_silence']} |",
         ]
     if single:
-        lines.append(f"| CPU core-seconds per second of two-speaker call | ≤ 0.3 | {single['cpu_core_s_per_call_s']:.3f} |")
+        lines.append(
+            f"| CPU core-seconds per second of two-speaker call | ≤ 0.3 | {single['cpu_core_s_per_call_s']:.3f} |"
+        )
     if sweep:
         one = sweep[0]
         extra = (sweep[-1]["rss_peak_mb"] - one["rss_peak_mb"]) / max(1, sweep[-1]["calls"] - one["calls"])
@@ -484,9 +513,13 @@ def markdown(results: dict[str, Any], command: str, out: Path, doc: Path) -> str
             f"{long_call['growth_after_1min_mb']:+.1f} MB |"
         )
     if sweep:
-        lines += ["", "Concurrency sweep (real-time pace, staggered starts):", "",
-                  "| calls | final p50 | final p95 | first text p50 | CPU core-s / call-s | cores busy | peak RSS | interims thinned |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "Concurrency sweep (real-time pace, staggered starts):",
+            "",
+            "| calls | final p50 | final p95 | first text p50 | CPU core-s / call-s | cores busy | peak RSS | interims thinned |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for r in sweep:
             lines.append(
                 f"| {r['calls']} | {fmt_s(r['final_p50_s'])} | {fmt_s(r['final_p95_s'])} | {fmt_s(r['first_text_p50_s'])} | "
@@ -494,16 +527,24 @@ def markdown(results: dict[str, Any], command: str, out: Path, doc: Path) -> str
                 f"{r['interims_thinned']} of {r['interims_done'] + r['interims_thinned']} |"
             )
     if single:
-        lines += ["", f"Real human speech clips ({single['clips']}, one at a time, real time): final "
-                  f"{fmt_s(single['clip_final_after_speech_end_p50_s'])} p50 / {fmt_s(single['clip_final_after_speech_end_p95_s'])} p95 "
-                  "after the end of speech the core detected; first text "
-                  f"{fmt_s(single['clip_first_text_p50_s'])} p50 after speech start."]
+        lines += [
+            "",
+            f"Real human speech clips ({single['clips']}, one at a time, real time): final "
+            f"{fmt_s(single['clip_final_after_speech_end_p50_s'])} p50 / {fmt_s(single['clip_final_after_speech_end_p95_s'])} p95 "
+            "after the end of speech the core detected; first text "
+            f"{fmt_s(single['clip_first_text_p50_s'])} p50 after speech start.",
+        ]
     for acc in results.get("accuracy", []):
         by = acc["wer_by_speaker"]
         lines.append("")
-        lines.append(f"WER by speaker over {acc['wire']}: " + "; ".join(
-            f"{sp} {v['streaming'] * 100:.2f} % streaming / {v['offline'] * 100:.2f} % offline" for sp, v in by.items()
-        ) + f". Full-window re-decodes: {acc['full_window_fallbacks']} of {acc['finals']} finals.")
+        lines.append(
+            f"WER by speaker over {acc['wire']}: "
+            + "; ".join(
+                f"{sp} {v['streaming'] * 100:.2f} % streaming / {v['offline'] * 100:.2f} % offline"
+                for sp, v in by.items()
+            )
+            + f". Full-window re-decodes: {acc['full_window_fallbacks']} of {acc['finals']} finals."
+        )
     plots = results.get("plots", [])
     if plots:
         lines.append("")
@@ -572,7 +613,12 @@ def main(argv: list[str] | None = None) -> int:
     results["plots"] = plot(results, args.out)
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     command = "make bench-stt" if argv is None else "python -m assist.bench.stt " + " ".join(argv)
-    section = markdown(results, "python -m assist.bench.stt " + " ".join(sys.argv[1:]) if argv is None else command, args.out, args.doc or args.out / "summary.md")
+    section = markdown(
+        results,
+        "python -m assist.bench.stt " + " ".join(sys.argv[1:]) if argv is None else command,
+        args.out,
+        args.doc or args.out / "summary.md",
+    )
     (args.out / "summary.md").write_text(section + "\n")
     if args.doc:
         write_doc(args.doc, section)

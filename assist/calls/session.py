@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,11 +55,19 @@ class CallSession:
             caller_number=meta.caller_number,
             language=meta.language,
         )
-        self._transcriber = services.stt.new_call(
-            self.call_id, language=meta.language, clock=self.elapsed_s
+        self._transcriber = services.stt.new_call(self.call_id, language=meta.language, clock=self.elapsed_s)
+        # Who is calling is known before anyone speaks: the profile goes out with call_started.
+        self.guidance = (
+            services.guidance.new_call(language=self._transcriber.language, caller_number=meta.caller_number)
+            if services.guidance is not None
+            else None
         )
+        if self.guidance is not None and self.guidance.profile is not None:
+            self.live.caller = self.guidance.profile.summary()
         self._pump: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self.ended = False
+        self._handling = False
         # How the connection that owns the call winds it down on server shutdown (it tells its
         # client in that protocol's terms); default: end the call.
         self.on_shutdown: Callable[[], Awaitable[None]] | None = None
@@ -80,6 +88,8 @@ class CallSession:
         services.metrics.active_calls.labels(meta.platform).inc()
         services.metrics.calls_total.labels(meta.platform).inc()
         session._pump = asyncio.create_task(session._run(), name=f"call-{session.call_id}")
+        if session.guidance is not None:
+            session._ticker = asyncio.create_task(session._tick(), name=f"tick-{session.call_id}")
         session.log.info("call started: %s %s agent=%s", meta.platform, meta.platform_call_id, meta.agent_id)
         return session
 
@@ -105,11 +115,12 @@ class CallSession:
         self.ended = True
         try:
             await self._transcriber.finish()
-            while not self._transcriber.events.empty():
-                await asyncio.sleep(0)
+            while not self._transcriber.events.empty() or self._handling:
+                await asyncio.sleep(0.01)
         finally:
-            if self._pump is not None:
-                self._pump.cancel()
+            for task in (self._pump, self._ticker):
+                if task is not None:
+                    task.cancel()
             self.services.hub.end_call(self.call_id, reason)
             self.services.sessions.pop(self.call_id, None)
             self.services.metrics.active_calls.labels(self.meta.platform).dec()
@@ -118,13 +129,29 @@ class CallSession:
     async def _run(self) -> None:
         while True:
             event = await self._transcriber.events.get()
+            self._handling = True
             try:
-                self._handle(event)
+                message = self._handle(event)
+                if self.guidance is not None:
+                    loop = asyncio.get_running_loop()
+                    started = time.perf_counter()
+                    for extra in await loop.run_in_executor(None, self.guidance.on_transcript, message):
+                        self.publish({**extra, "call_id": self.call_id})
+                    self.services.metrics.stage_latency.labels("guidance").observe(time.perf_counter() - started)
             except Exception:  # a bug in one stage must not silence the rest of the call
                 self.log.exception("handling %s failed", event.type)
                 self.services.metrics.errors.labels("pipeline").inc()
+            finally:
+                self._handling = False
 
-    def _handle(self, event: TranscriptEvent) -> None:
+    async def _tick(self) -> None:
+        assert self.guidance is not None
+        while True:
+            await asyncio.sleep(1.0)
+            for alert in self.guidance.tick(self.elapsed_s()):
+                self.publish({**alert, "call_id": self.call_id})
+
+    def _handle(self, event: TranscriptEvent) -> Message:
         message = transcript_message(self.call_id, event)
         if isinstance(event, FinalTranscript):
             metrics = self.services.metrics.stage_latency
@@ -133,24 +160,32 @@ class CallSession:
             metrics.labels("decode").observe(event.timings.decode_ms / 1000)
             metrics.labels("final_total").observe(max(0.0, event.emitted_s - event.end_s))
         self.publish(message)
+        return message
 
 
 FEEDBACK_ACTIONS = ("used", "dismissed", "helpful", "not_helpful")
 
 
-def record_feedback(
-    services: Services, call_id: str, card_id: str, action: str, source: str
-) -> Message | None:
+def record_feedback(services: Services, call_id: str, card_id: str, action: str, source: str) -> Message | None:
     """Agent feedback on a card: kept with the live call (and the call log), echoed to viewers."""
     if action not in FEEDBACK_ACTIONS:
         raise ValueError(f"unknown feedback action {action!r}; one of {', '.join(FEEDBACK_ACTIONS)}")
     call = services.hub.calls.get(call_id)
     if call is None:
         return None
-    entry: Message = {"type": "feedback", "call_id": call_id, "card_id": card_id,
-                      "action": action, "source": source, "at": time.time()}
+    entry: Message = {
+        "type": "feedback",
+        "call_id": call_id,
+        "card_id": card_id,
+        "action": action,
+        "source": source,
+        "at": time.time(),
+    }
     call.feedback.append(entry)
     services.hub.publish(call_id, entry)
+    session = services.sessions.get(call_id)
+    if session is not None and session.guidance is not None:
+        session.guidance.on_feedback(card_id, action, session.elapsed_s())
     return entry
 
 

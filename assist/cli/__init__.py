@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 
-from assist.cli import transcribe
+from assist.cli import call, kb, transcribe
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,6 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     commands = parser.add_subparsers(dest="command", required=True)
     transcribe.register(commands)
+    call.register(commands)
+    kb.register(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -139,12 +139,25 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(event_json(event), ensure_ascii=False), flush=True)
         else:
             mark = "…" if event.type == "interim" else "✓"
-            print(f"[{event.emitted_s:7.2f}s] {mark} {event.speaker:8} "
-                  f"{event.start_s:6.2f}-{event.end_s:6.2f}  {event.text}", flush=True)
+            print(
+                f"[{event.emitted_s:7.2f}s] {mark} {event.speaker:8} "
+                f"{event.start_s:6.2f}-{event.end_s:6.2f}  {event.text}",
+                flush=True,
+            )
 
     try:
-        asyncio.run(stream_file(service, audio, fmt, speakers, realtime=args.realtime,
-                                chunk_ms=args.chunk_ms, on_event=show, language=args.language))
+        asyncio.run(
+            stream_file(
+                service,
+                audio,
+                fmt,
+                speakers,
+                realtime=args.realtime,
+                chunk_ms=args.chunk_ms,
+                on_event=show,
+                language=args.language,
+            )
+        )
     finally:
         service.close()
     return 0

@@ -263,9 +263,17 @@ class AudioHookProtocol:
             raise ProtocolError("'open' needs UUID conversationId and organizationId")
         if organization_id != self.organization_id:
             self.state = "disconnecting"
-            return [Failed(Reply(self.message("disconnect", {
-                "reason": "unauthorized", "info": "organizationId does not match the upgrade headers"})),
-                "organization mismatch")]
+            return [
+                Failed(
+                    Reply(
+                        self.message(
+                            "disconnect",
+                            {"reason": "unauthorized", "info": "organizationId does not match the upgrade headers"},
+                        )
+                    ),
+                    "organization mismatch",
+                )
+            ]
         participant = params.get("participant") or {}
         if not isinstance(participant, dict):
             raise ProtocolError("'participant' must be an object")
@@ -274,8 +282,11 @@ class AudioHookProtocol:
             raise ProtocolError("'open' offers no media")
         chosen = _choose_media(offered)
         if chosen is None:
-            return [self._fail("Client Error: no offered media is supported "
-                               "(PCMU or L16 at 8000 Hz, channels external/internal)")]
+            return [
+                self._fail(
+                    "Client Error: no offered media is supported (PCMU or L16 at 8000 Hz, channels external/internal)"
+                )
+            ]
         media, fmt, speakers = chosen
         self.format, self.speakers = fmt, speakers
         self.probe = conversation_id == NULL_UUID
@@ -323,9 +334,7 @@ def _choose_media(offered: list[Any]) -> tuple[dict[str, Any], AudioFormat, tupl
     return media, fmt, speakers
 
 
-def transcript_entity(
-    protocol: AudioHookProtocol, message: dict[str, Any], *, language: str
-) -> dict[str, Any] | None:
+def transcript_entity(protocol: AudioHookProtocol, message: dict[str, Any], *, language: str) -> dict[str, Any] | None:
     """An assist transcript message (interim or final) as an AudioHook ``transcript`` entity."""
     speaker = message.get("speaker")
     if speaker not in protocol.speakers or not message.get("text"):

@@ -124,9 +124,7 @@ class NativeProtocol:
         try:
             message = StartMessage.model_validate(data)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-            )
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
             raise ProtocolError(f"invalid 'start': {problems}", code=CLOSE_UNSUPPORTED_DATA) from error
         try:
             fmt = AudioFormat(message.audio.encoding, message.audio.rate_hz, message.audio.channels)

@@ -122,8 +122,9 @@ class TwilioProtocol:
         encoding = media_format.get("encoding", "audio/x-mulaw")
         rate = media_format.get("sampleRate", 8000)
         if encoding != "audio/x-mulaw" or rate != 8000:
-            raise ProtocolError(f"unsupported media format {encoding} at {rate} Hz; expected audio/x-mulaw 8000",
-                                code=1003)
+            raise ProtocolError(
+                f"unsupported media format {encoding} at {rate} Hz; expected audio/x-mulaw 8000", code=1003
+            )
         params = start.get("customParameters") or {}
         if not isinstance(params, dict):
             raise ProtocolError("'customParameters' must be an object")

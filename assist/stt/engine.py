@@ -138,9 +138,7 @@ class WhisperEngine:
     def transcribe_offline(self, audio: npt.NDArray[np.float32], language: str = "en") -> str:
         """The whole recording at once, faster-whisper's defaults (beam 5, 30 s windows, text
         conditioned on the previous window): the accuracy reference for streaming."""
-        segments, _ = self._model.transcribe(
-            audio, language=language if self.multilingual else "en", beam_size=5
-        )
+        segments, _ = self._model.transcribe(audio, language=language if self.multilingual else "en", beam_size=5)
         return " ".join(segment.text.strip() for segment in segments)
 
     def decode(self, items: Sequence[DecodeItem]) -> list[DecodeOutput]:
@@ -156,18 +154,14 @@ class WhisperEngine:
                 outputs[i] = out
         return [out for out in outputs if out is not None]
 
-    def _decode_group(
-        self, items: list[DecodeItem], window_s: float, language: str
-    ) -> list[DecodeOutput]:
+    def _decode_group(self, items: list[DecodeItem], window_s: float, language: str) -> list[DecodeOutput]:
         tokenizer = self.tokenizer(language)
         encoded = self._encode(items, window_s)
         decoded = self._generate(encoded, items, tokenizer)
         outputs: list[DecodeOutput] = []
         retry: list[int] = []
         for index, (item, result) in enumerate(zip(items, decoded, strict=True)):
-            anomaly = textguard.is_anomalous(
-                result.text, len(result.tokens), item.audio_s, result.avg_logprob
-            )
+            anomaly = textguard.is_anomalous(result.text, len(result.tokens), item.audio_s, result.avg_logprob)
             if anomaly and item.allow_fallback and window_s < FULL_WINDOW_S:
                 retry.append(index)
             elif anomaly is not None:
@@ -189,9 +183,7 @@ class WhisperEngine:
         decoded = self._generate(encoded, items, tokenizer)
         outputs = []
         for item, result in zip(items, decoded, strict=True):
-            anomaly = textguard.is_anomalous(
-                result.text, len(result.tokens), item.audio_s, result.avg_logprob
-            )
+            anomaly = textguard.is_anomalous(result.text, len(result.tokens), item.audio_s, result.avg_logprob)
             if anomaly is not None:
                 self._repair(result, tokenizer, anomaly)
             outputs.append(self._output(item, result, FULL_WINDOW_S, anomaly or "anomaly"))
@@ -215,7 +207,9 @@ class WhisperEngine:
         n_frames = int(window_s * RATE_HZ / HOP_SAMPLES)
         n_samples = n_frames * HOP_SAMPLES
         extractor = self._model.feature_extractor
-        features = np.empty((len(items), extractor.n_mels if hasattr(extractor, "n_mels") else 80, n_frames), np.float32)
+        features = np.empty(
+            (len(items), extractor.n_mels if hasattr(extractor, "n_mels") else 80, n_frames), np.float32
+        )
         for row, item in enumerate(items):
             audio = item.audio[:n_samples]
             padded = np.zeros(n_samples, dtype=np.float32)
@@ -253,9 +247,7 @@ class WhisperEngine:
             )
         return decoded
 
-    def _output(
-        self, item: DecodeItem, result: _Decoded, window_s: float, fallback: str | None
-    ) -> DecodeOutput:
+    def _output(self, item: DecodeItem, result: _Decoded, window_s: float, fallback: str | None) -> DecodeOutput:
         return DecodeOutput(
             text=result.text,
             avg_logprob=result.avg_logprob,

@@ -102,9 +102,7 @@ class UtterancePolicy:
         if not self.in_speech:
             if prob >= opts.threshold:
                 self._onset_window = window
-                self._start_sample = max(
-                    self._floor_sample, window * WINDOW_SAMPLES - opts.samples(opts.pre_roll_ms)
-                )
+                self._start_sample = max(self._floor_sample, window * WINDOW_SAMPLES - opts.samples(opts.pre_roll_ms))
                 self._speech_windows = 1
                 self._last_speech_window = window
             return self._maybe_confirm(decisions)
@@ -123,12 +121,8 @@ class UtterancePolicy:
                 return decisions
             return self._maybe_confirm(decisions)
 
-        min_silence_ms = (
-            opts.long_min_silence_ms if length_s >= opts.soft_max_utterance_s else opts.min_silence_ms
-        )
-        if self._silence_windows and self._silence_windows * WINDOW_SAMPLES >= opts.samples(
-            min_silence_ms
-        ):
+        min_silence_ms = opts.long_min_silence_ms if length_s >= opts.soft_max_utterance_s else opts.min_silence_ms
+        if self._silence_windows and self._silence_windows * WINDOW_SAMPLES >= opts.samples(min_silence_ms):
             decisions.append(self._end("silence", end_sample))
         elif length_s >= opts.max_utterance_s:
             decisions.append(self._end("max_length", end_sample))
@@ -169,19 +163,13 @@ class UtterancePolicy:
     def _confirm(self, decisions: list[Decision]) -> None:
         opts = self.options
         self._confirmed = True
-        self._next_interim_sample = self._start_sample + opts.samples(
-            opts.first_interim_ms + opts.pre_roll_ms
-        )
+        self._next_interim_sample = self._start_sample + opts.samples(opts.first_interim_ms + opts.pre_roll_ms)
         decisions.append(SpeechStarted(self._next_id, self._start_sample))
 
-    def _end(
-        self, reason: EndReason, position_sample: int, speech_end_sample: int | None = None
-    ) -> UtteranceEnded:
+    def _end(self, reason: EndReason, position_sample: int, speech_end_sample: int | None = None) -> UtteranceEnded:
         opts = self.options
         speech_end = (
-            speech_end_sample
-            if speech_end_sample is not None
-            else (self._last_speech_window + 1) * WINDOW_SAMPLES
+            speech_end_sample if speech_end_sample is not None else (self._last_speech_window + 1) * WINDOW_SAMPLES
         )
         end = min(position_sample, speech_end + opts.samples(opts.post_roll_ms))
         if reason == "max_length":

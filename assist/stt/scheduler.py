@@ -100,9 +100,7 @@ class JobQueue:
 
     def take(self, now: float) -> tuple[list[DecodeJob], list[DecodeJob]]:
         """The next batch to decode, and the interims dropped as too old to be useful."""
-        dropped = [
-            job for job in self._interims.values() if now - job.submitted_at > self.max_interim_age_s
-        ]
+        dropped = [job for job in self._interims.values() if now - job.submitted_at > self.max_interim_age_s]
         for job in dropped:
             del self._interims[job.stream_key]
         self.stats.interims_stale += len(dropped)
@@ -156,8 +154,7 @@ class DecodeScheduler:
         self._closed = False
         self.busy_workers = 0
         self._threads = [
-            threading.Thread(target=self._work, name=f"stt-worker-{i}", daemon=True)
-            for i in range(workers)
+            threading.Thread(target=self._work, name=f"stt-worker-{i}", daemon=True) for i in range(workers)
         ]
         for thread in self._threads:
             thread.start()
@@ -175,7 +172,9 @@ class DecodeScheduler:
         with self._cond:
             return len(self._queue)
 
-    def submit(self, kind: JobKind, stream_key: Hashable, item: DecodeItem, model: str) -> concurrent.futures.Future[JobResult]:
+    def submit(
+        self, kind: JobKind, stream_key: Hashable, item: DecodeItem, model: str
+    ) -> concurrent.futures.Future[JobResult]:
         if model not in self.engines:
             raise KeyError(f"no engine loaded for model {model!r}")
         job = DecodeJob(kind, stream_key, item, model)

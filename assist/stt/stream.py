@@ -71,14 +71,27 @@ class SpeakerStream:
         for decision in decisions:
             if isinstance(decision, InterimDue):
                 requests.append(
-                    self._request("interim", decision.utterance_id, decision.start_sample,
-                                  decision.end_sample, decision.end_sample, trigger_s, None)
+                    self._request(
+                        "interim",
+                        decision.utterance_id,
+                        decision.start_sample,
+                        decision.end_sample,
+                        decision.end_sample,
+                        trigger_s,
+                        None,
+                    )
                 )
             elif isinstance(decision, UtteranceEnded):
                 requests.append(
-                    self._request("final", decision.utterance_id, decision.start_sample,
-                                  decision.end_sample, decision.speech_end_sample,
-                                  min(trigger_s, self.position_s), decision.reason)
+                    self._request(
+                        "final",
+                        decision.utterance_id,
+                        decision.start_sample,
+                        decision.end_sample,
+                        decision.speech_end_sample,
+                        min(trigger_s, self.position_s),
+                        decision.reason,
+                    )
                 )
         return requests
 
@@ -110,11 +123,7 @@ class SpeakerStream:
 
     def _trim(self) -> None:
         open_start = self._policy.open_start_sample
-        keep_from = (
-            open_start
-            if open_start is not None
-            else max(0, self.received_samples - int(IDLE_KEEP_S * RATE_HZ))
-        )
+        keep_from = open_start if open_start is not None else max(0, self.received_samples - int(IDLE_KEEP_S * RATE_HZ))
         drop = keep_from - self._buffer_start
         if drop > 0:
             self._buffer = self._buffer[drop:]

@@ -72,8 +72,7 @@ class SttService:
         if model not in self._engines:
             s = self.settings
             self._engines[model] = WhisperEngine(
-                EngineOptions(model=model, device=s.device, compute_type=s.compute_type,
-                              cpu_threads=s.cpu_threads)
+                EngineOptions(model=model, device=s.device, compute_type=s.compute_type, cpu_threads=s.cpu_threads)
             )
         return self._engines[model]
 
@@ -186,11 +185,7 @@ class CallTranscriber:
             log.error("call %s: %s decode failed: %s", self.call_id, request.kind, error)
             return
         result = future.result()
-        emitted_s = (
-            self._clock()
-            if self._clock is not None
-            else request.trigger_s + (time.perf_counter() - submitted)
-        )
+        emitted_s = self._clock() if self._clock is not None else request.trigger_s + (time.perf_counter() - submitted)
         event = self._event(request, result, emitted_s)
         if event is not None:
             self.events.put_nowait(event)
@@ -233,15 +228,19 @@ class CallTranscriber:
         text = "" if out.non_speech else out.text
         if not text and not had_interim:
             return None  # noise or silence: say nothing at all
-        words = tuple(
-            Word(
-                text=w.text,
-                start_s=round(min(request.start_s + w.start_s, request.end_s), 3),
-                end_s=round(min(request.start_s + w.end_s, request.end_s), 3),
-                confidence=round(w.probability, 3),
+        words = (
+            tuple(
+                Word(
+                    text=w.text,
+                    start_s=round(min(request.start_s + w.start_s, request.end_s), 3),
+                    end_s=round(min(request.start_s + w.end_s, request.end_s), 3),
+                    confidence=round(w.probability, 3),
+                )
+                for w in out.words
             )
-            for w in out.words
-        ) if text else ()
+            if text
+            else ()
+        )
         start_s = words[0].start_s if words else request.start_s
         # The VAD's end can fall inside the last word's decay; the decoder heard the post-roll.
         end_s = max(request.speech_end_s, words[-1].end_s) if words else request.speech_end_s

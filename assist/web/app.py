@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -11,6 +15,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from assist.errors import AssistError
 from assist.ingest.signature import SignatureVerifier
 from assist.services import Services
 from assist.web.auth import agent_allowed, bearer, role_allowed
@@ -20,6 +25,8 @@ from assist.web.ingest_twilio import twilio_endpoint
 from assist.web.viewers import sidebar_endpoint, supervisor_endpoint
 
 STATIC = Path(__file__).parent / "static"
+KB_POLL_S = 5.0
+log = logging.getLogger(__name__)
 
 
 async def healthz(request: Request) -> Response:
@@ -70,8 +77,56 @@ async def live_call(request: Request) -> Response:
     return JSONResponse({**call.summary(), "events": call.snapshot()[1:], "feedback": call.feedback})
 
 
+async def kb_status(request: Request) -> Response:
+    services: Services = request.app.state.services
+    token = bearer(request.headers, request.query_params)
+    if not (role_allowed(services.settings, "supervisor", token) or role_allowed(services.settings, "qa", token)):
+        return JSONResponse({"error": "supervisor or QA token required"}, status_code=401)
+    if services.guidance is None:
+        return JSONResponse({"error": "no knowledge base configured"}, status_code=404)
+    if request.method == "POST":
+        try:
+            status = await asyncio.get_running_loop().run_in_executor(None, services.guidance.reload)
+        except AssistError as error:
+            return JSONResponse(
+                {
+                    "error": "reload failed; the previous knowledge base stays in service",
+                    "problems": getattr(error, "problems", [str(error)]),
+                },
+                status_code=422,
+            )
+        return JSONResponse({"reloaded": True, **status})
+    return JSONResponse(services.guidance.status())
+
+
+async def watch_knowledge_base(services: Services) -> None:
+    """Reload the knowledge base when its files change (edits land without a restart)."""
+    guidance = services.guidance
+    if guidance is None:
+        return
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(KB_POLL_S)
+        try:
+            if await loop.run_in_executor(None, guidance.changed_on_disk):
+                status = await loop.run_in_executor(None, guidance.reload)
+                log.info("knowledge base reloaded: %s", status)
+        except AssistError as error:
+            log.error("knowledge base not reloaded (the previous one stays in service): %s", error)
+            await asyncio.sleep(KB_POLL_S * 6)  # do not re-report the same mistake every poll
+
+
 def build_app(services: Services) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        watcher = asyncio.create_task(watch_knowledge_base(services))
+        try:
+            yield
+        finally:
+            watcher.cancel()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/", lambda request: RedirectResponse("/supervisor")),
             Route("/healthz", healthz),
@@ -81,6 +136,8 @@ def build_app(services: Services) -> Starlette:
             Route("/supervisor", page("supervisor.html")),
             Route("/api/live/calls", live_calls),
             Route("/api/live/calls/{call_id}", live_call),
+            Route("/api/kb", kb_status, methods=["GET", "POST"]),
+            Route("/api/kb/reload", kb_status, methods=["POST"]),
             WebSocketRoute("/audiohook", audiohook_endpoint),
             WebSocketRoute("/twilio", twilio_endpoint),
             WebSocketRoute("/native", native_endpoint),
@@ -93,7 +150,8 @@ def build_app(services: Services) -> Starlette:
     settings = services.settings
     if settings.audiohook_api_key and settings.audiohook_client_secret:
         app.state.audiohook_verifier = SignatureVerifier(
-            settings.audiohook_api_key, settings.audiohook_client_secret,
+            settings.audiohook_api_key,
+            settings.audiohook_client_secret,
             max_clock_skew_s=settings.audiohook_max_clock_skew_s,
         )
     return app

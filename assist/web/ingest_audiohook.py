@@ -152,13 +152,16 @@ async def _handle(conn: AudioHookConnection, action: ah.Action) -> str | None:
         conn.language = action.language
         custom = action.custom_config
         try:
-            conn.session = await CallSession.open(services, CallMetadata(
-                platform="audiohook",
-                platform_call_id=action.conversation_id,
-                caller_number=action.ani,
-                agent_id=str(custom.get("agentId") or custom.get("agent_id") or "") or None,
-                language=action.language,
-            ))
+            conn.session = await CallSession.open(
+                services,
+                CallMetadata(
+                    platform="audiohook",
+                    platform_call_id=action.conversation_id,
+                    caller_number=action.ani,
+                    agent_id=str(custom.get("agentId") or custom.get("agent_id") or "") or None,
+                    language=action.language,
+                ),
+            )
         except CapacityError as error:
             await conn.send_reply(conn.protocol.disconnect("error", str(error)))
             return "capacity"

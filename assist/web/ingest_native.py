@@ -45,20 +45,26 @@ async def native_endpoint(websocket: WebSocket) -> None:
                 else:
                     action = protocol.receive_bytes(received.get("bytes") or b"")
                 if isinstance(action, native.Start):
-                    session = await CallSession.open(services, CallMetadata(
-                        platform="native", platform_call_id=action.call_id,
-                        caller_number=action.caller_number, agent_id=action.agent_id,
-                        language=action.language))
+                    session = await CallSession.open(
+                        services,
+                        CallMetadata(
+                            platform="native",
+                            platform_call_id=action.call_id,
+                            caller_number=action.caller_number,
+                            agent_id=action.agent_id,
+                            language=action.language,
+                        ),
+                    )
                     if action.tagged:
                         per_speaker = {s: CallAudio(action.format, (s,)) for s in SPEAKERS}
                     else:
                         audio = CallAudio(action.format, SPEAKERS)
-                    await sender.send({"type": "started", "call_id": session.call_id,
-                                       "platform_call_id": action.call_id})
+                    await sender.send(
+                        {"type": "started", "call_id": session.call_id, "platform_call_id": action.call_id}
+                    )
                     outbox = session.subscribe()
                     if outbox is not None:
-                        forwarder = asyncio.create_task(
-                            forward(outbox, sender, stop_on_call_end=session.call_id))
+                        forwarder = asyncio.create_task(forward(outbox, sender, stop_on_call_end=session.call_id))
                 elif isinstance(action, native.Audio) and session is not None:
                     decoder = audio if action.speaker is None else per_speaker[action.speaker]
                     assert decoder is not None
@@ -97,4 +103,3 @@ async def _finish(session: CallSession | None, forwarder: asyncio.Task[bool] | N
     if forwarder is not None and not forwarder.done():
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(forwarder, timeout=5.0)
-

@@ -48,14 +48,19 @@ async def twilio_endpoint(websocket: WebSocket) -> None:
                 raise ProtocolError("Twilio sends text frames only", code=1003)
             action = protocol.receive_text(text)
             if isinstance(action, twilio.StreamStart):
-                session = await CallSession.open(services, CallMetadata(
-                    platform="twilio", platform_call_id=action.call_sid,
-                    caller_number=action.caller_number, agent_id=action.agent_id,
-                    language=action.language))
+                session = await CallSession.open(
+                    services,
+                    CallMetadata(
+                        platform="twilio",
+                        platform_call_id=action.call_sid,
+                        caller_number=action.caller_number,
+                        agent_id=action.agent_id,
+                        language=action.language,
+                    ),
+                )
                 decoders = {s: CallAudio(twilio.WIRE_FORMAT, (s,)) for s in SPEAKERS}
                 if "outbound" not in action.tracks:
-                    log.warning("twilio: stream has no outbound track; use track=\"both_tracks\" "
-                                "to transcribe the agent")
+                    log.warning('twilio: stream has no outbound track; use track="both_tracks" to transcribe the agent')
             elif isinstance(action, twilio.Media) and session is not None:
                 # Keep both tracks on the call's clock: fill a gap in a track with silence.
                 gap = action.timestamp_ms * RATE_HZ // 1000 - received[action.speaker]
@@ -86,4 +91,3 @@ async def twilio_endpoint(websocket: WebSocket) -> None:
         if session is not None and not session.ended:
             await session.end(reason)
     await sender.close(CLOSE_NORMAL, reason)
-

@@ -86,8 +86,9 @@ async def _read(websocket: WebSocket, services: Services, sender: Sender, agent_
                 await sender.send(error_message(f"no live call {call_id} for you", call_id=str(call_id)))
                 continue
             try:
-                record_feedback(services, call.call_id, str(card_id), str(action),
-                                "sidebar" if agent_id else "supervisor")
+                record_feedback(
+                    services, call.call_id, str(card_id), str(action), "sidebar" if agent_id else "supervisor"
+                )
             except ValueError as error:
                 await sender.send(error_message(str(error), call_id=call.call_id))
         else:

@@ -19,8 +19,15 @@ from tests.conftest import ARTIFACTS, LiveServer
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Flags for a closed network: without them Chromium keeps dialling Google's services.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,26 +48,48 @@ def call_audio(shared_data: Path) -> np.ndarray:
     return audio[: 16000 * 24]
 
 
-async def test_sidebar_shows_live_call_and_records_feedback(browser, live_server: LiveServer, call_audio: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+async def test_sidebar_shows_live_call_and_records_feedback(
+    browser, live_server: LiveServer, call_audio: np.ndarray
+) -> None:  # type: ignore[no-untyped-def]
     agent = "agent-browser"
     page = await browser.new_page(viewport={"width": 380, "height": 900})  # sidebar width
     await page.goto(f"{live_server.http}/sidebar?agent={agent}&token={live_server.agent_token(agent)}")
     await page.wait_for_selector("[data-testid=status].online")
-    streaming = asyncio.create_task(stream_native(
-        f"{live_server.ws}/native", call_audio, call_id="browser-1", caller_number="+15550100",
-        agent_id=agent, speed=1.5))
+    streaming = asyncio.create_task(
+        stream_native(
+            f"{live_server.ws}/native",
+            call_audio,
+            call_id="browser-1",
+            caller_number="+15550100",
+            agent_id=agent,
+            speed=1.5,
+        )
+    )
     # The caller is shown before anyone speaks, then the two-speaker transcript fills in.
     await page.wait_for_selector("[data-testid=caller] >> text=+15550100", timeout=15000)
     await page.wait_for_selector(".line.agent.final", timeout=30000)
     await page.wait_for_selector(".line.customer.final", timeout=60000)
-    call_id = next(iter(c for c in live_server.services.hub.calls.values()  # type: ignore[attr-defined]
-                        if c.agent_id == agent)).call_id
+    call_id = next(
+        iter(
+            c
+            for c in live_server.services.hub.calls.values()  # type: ignore[attr-defined]
+            if c.agent_id == agent
+        )
+    ).call_id
     # A knowledge card as the guidance stage sends it; the agent clicks "Used".
-    live_server.services.hub.publish(call_id, {  # type: ignore[attr-defined]
-        "type": "suggestion", "call_id": call_id, "card_id": "kb-replace-card", "title": "Replace a lost card",
-        "answer": "I can block the lost card now and send a replacement within 5 working days.",
-        "confidence": 0.91, "source": {"title": "Cards policy", "url": "https://example.com/kb/cards"},
-        "trigger": {"text": "I lost my debit card"}})
+    live_server.services.hub.publish(
+        call_id,
+        {  # type: ignore[attr-defined]
+            "type": "suggestion",
+            "call_id": call_id,
+            "card_id": "kb-replace-card",
+            "title": "Replace a lost card",
+            "answer": "I can block the lost card now and send a replacement within 5 working days.",
+            "confidence": 0.91,
+            "source": {"title": "Cards policy", "url": "https://example.com/kb/cards"},
+            "trigger": {"text": "I lost my debit card"},
+        },
+    )
     card = page.locator("[data-testid=suggestion-card][data-card-id=kb-replace-card]")
     await card.wait_for(timeout=10000)
     await page.screenshot(path=str(ARTIFACTS / "sidebar-live-call.png"), full_page=True)
@@ -68,7 +97,9 @@ async def test_sidebar_shows_live_call_and_records_feedback(browser, live_server
     await page.wait_for_selector("[data-card-id=kb-replace-card] button[data-action=used][aria-pressed=true]")
     async with httpx.AsyncClient(base_url=live_server.http) as http:
         detail = (await http.get(f"/api/live/calls/{call_id}", params={"token": live_server.supervisor_token})).json()
-    assert {"card_id": "kb-replace-card", "action": "used", "source": "sidebar"}.items() <= detail["feedback"][0].items()
+    assert {"card_id": "kb-replace-card", "action": "used", "source": "sidebar"}.items() <= detail["feedback"][
+        0
+    ].items()
     await streaming
     await page.wait_for_selector("[data-testid=caller] >> text=ended", timeout=15000)
     await page.screenshot(path=str(ARTIFACTS / "sidebar-call-ended.png"), full_page=True)
@@ -82,8 +113,9 @@ async def test_sidebar_reconnects_without_gaps(browser, live_server: LiveServer,
     url = f"{live_server.http}/sidebar?agent={agent}&token={live_server.agent_token(agent)}"
     page = await browser.new_page(viewport={"width": 380, "height": 900})
     await page.goto(url)
-    streaming = asyncio.create_task(stream_native(f"{live_server.ws}/native", call_audio, call_id="browser-2",
-                                                  agent_id=agent, speed=1.5))
+    streaming = asyncio.create_task(
+        stream_native(f"{live_server.ws}/native", call_audio, call_id="browser-2", agent_id=agent, speed=1.5)
+    )
     await page.wait_for_selector(".line.customer.final", timeout=60000)
     before = await page.locator(".line.final").count()
     await page.reload()  # the desktop reloads mid-call
@@ -101,12 +133,22 @@ async def test_wrong_token_is_refused(browser, live_server: LiveServer) -> None:
     await page.close()
 
 
-async def test_supervisor_sees_live_calls_and_follows_one(browser, live_server: LiveServer, call_audio: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+async def test_supervisor_sees_live_calls_and_follows_one(
+    browser, live_server: LiveServer, call_audio: np.ndarray
+) -> None:  # type: ignore[no-untyped-def]
     page = await browser.new_page(viewport={"width": 1100, "height": 800})
     await page.goto(f"{live_server.http}/supervisor?token={live_server.supervisor_token}")
     await page.wait_for_selector("[data-testid=status].online")
-    streaming = asyncio.create_task(stream_native(f"{live_server.ws}/native", call_audio, call_id="browser-3",
-                                                  caller_number="+15550199", agent_id="agent-sup", speed=1.5))
+    streaming = asyncio.create_task(
+        stream_native(
+            f"{live_server.ws}/native",
+            call_audio,
+            call_id="browser-3",
+            caller_number="+15550199",
+            agent_id="agent-sup",
+            speed=1.5,
+        )
+    )
     row = page.locator("[data-testid=live-call]", has_text="+15550199")
     await row.wait_for(timeout=15000)
     await row.click()

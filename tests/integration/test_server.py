@@ -34,8 +34,7 @@ def call_audio(shared_data: Path) -> tuple[np.ndarray, dict[str, str]]:
     annotation = json.loads((shared_data / "calls" / f"{CALL}.json").read_text())
     clip = audio[: int(CLIP_S * 16000)]
     refs = {
-        speaker: " ".join(s["text"] for s in annotation["segments"]
-                          if s["speaker"] == speaker and s["end_s"] <= CLIP_S)
+        speaker: " ".join(s["text"] for s in annotation["segments"] if s["speaker"] == speaker and s["end_s"] <= CLIP_S)
         for speaker in ("customer", "agent")
     }
     return clip, refs
@@ -52,8 +51,9 @@ def assert_transcribed(messages: list[dict], refs: dict[str, str]) -> None:
 
 async def test_native_protocol_streams_a_call(live_server: LiveServer, call_audio: tuple) -> None:
     audio, refs = call_audio
-    result = await stream_native(f"{live_server.ws}/native", audio, call_id="native-1",
-                                 caller_number="+15550001", agent_id="agent-n", speed=3.0)
+    result = await stream_native(
+        f"{live_server.ws}/native", audio, call_id="native-1", caller_number="+15550001", agent_id="agent-n", speed=3.0
+    )
     kinds = [m["type"] for _, m in result.messages]
     assert kinds[0] == "started" and kinds[-1] == "call_ended"
     assert "interim" in kinds
@@ -74,11 +74,19 @@ async def test_native_mono_tagged_frames_and_8khz(live_server: LiveServer, call_
     fmt = AudioFormat("l16", 8000, 1)
     messages: list[dict] = []
     async with websockets.connect(f"{live_server.ws}/native") as ws:
-        await ws.send(json.dumps({"type": "start", "call_id": "native-mono", "agent_id": "agent-m",
-                                  "audio": {"encoding": "l16", "rate_hz": 8000, "channels": 1}}))
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "start",
+                    "call_id": "native-mono",
+                    "agent_id": "agent-m",
+                    "audio": {"encoding": "l16", "rate_hz": 8000, "channels": 1},
+                }
+            )
+        )
         for begin in range(0, len(audio8), 800):
             for index in (0, 1):
-                await ws.send(bytes([index]) + encode_pcm(audio8[begin:begin + 800, index], fmt))
+                await ws.send(bytes([index]) + encode_pcm(audio8[begin : begin + 800, index], fmt))
             await asyncio.sleep(0.02)
         await ws.send(json.dumps({"type": "stop"}))
         async for raw in ws:
@@ -104,8 +112,9 @@ async def test_audiohook_streams_a_call(live_server: LiveServer, call_audio: tup
     entities = [e for m in result.of_type("event") for e in m["parameters"]["entities"]]
     finals = [e["data"] for e in entities if e["type"] == "transcript" and e["data"]["isFinal"]]
     by_channel = {
-        channel: " ".join(f["alternatives"][0]["interpretations"][0]["transcript"]
-                          for f in finals if f["channelId"] == channel)
+        channel: " ".join(
+            f["alternatives"][0]["interpretations"][0]["transcript"] for f in finals if f["channelId"] == channel
+        )
         for channel in (0, 1)
     }
     assert wer([refs["customer"]], [by_channel[0]]) < 0.2
@@ -124,8 +133,14 @@ async def test_twilio_streams_both_tracks(live_server: LiveServer, call_audio: t
     stop = asyncio.Event()
     watcher = asyncio.create_task(watch_sidebar(live_server.sidebar_url("agent-tw"), sidebar, stop))
     await asyncio.sleep(0.3)
-    result = await stream_twilio(f"{live_server.ws}/twilio", audio, call_sid="CA" + uuid.uuid4().hex,
-                                 caller_number="+15550003", agent_id="agent-tw", speed=3.0)
+    result = await stream_twilio(
+        f"{live_server.ws}/twilio",
+        audio,
+        call_sid="CA" + uuid.uuid4().hex,
+        caller_number="+15550003",
+        agent_id="agent-tw",
+        speed=3.0,
+    )
     await asyncio.sleep(0.5)
     stop.set()
     await watcher
@@ -140,8 +155,9 @@ async def test_sidebar_reconnect_replays_the_call(live_server: LiveServer, call_
     first, second = StreamResult(), StreamResult()
     stop_first, stop_second = asyncio.Event(), asyncio.Event()
     url = live_server.sidebar_url("agent-rc")
-    streaming = asyncio.create_task(stream_native(f"{live_server.ws}/native", audio, call_id="rc",
-                                                  agent_id="agent-rc", speed=2.0))
+    streaming = asyncio.create_task(
+        stream_native(f"{live_server.ws}/native", audio, call_id="rc", agent_id="agent-rc", speed=2.0)
+    )
     watcher = asyncio.create_task(watch_sidebar(url, first, stop_first))
     while not first.of_type("final"):
         await asyncio.sleep(0.1)
@@ -176,6 +192,11 @@ async def test_health_ready_and_metrics(live_server: LiveServer) -> None:
         ready = await http.get("/readyz")
         assert ready.status_code == 200 and ready.json()["status"] == "ready"
         metrics = (await http.get("/metrics")).text
-    for name in ("assist_active_calls", "assist_stage_latency_seconds_bucket", "assist_stt_queue_depth",
-                 "assist_stt_interims_thinned", "assist_errors_total"):
+    for name in (
+        "assist_active_calls",
+        "assist_stage_latency_seconds_bucket",
+        "assist_stt_queue_depth",
+        "assist_stt_interims_thinned",
+        "assist_errors_total",
+    ):
         assert name in metrics, name

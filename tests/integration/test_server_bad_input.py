@@ -77,8 +77,8 @@ async def test_unsupported_format(live_server: LiveServer, audio: dict, needle: 
 async def test_odd_length_frame_keeps_what_was_received(live_server: LiveServer, speech: np.ndarray) -> None:
     """A broken frame ends the call, but the speech before it is still transcribed and sent."""
     fmt = AudioFormat("l16", 16000, 2)
-    stereo = np.stack([speech[:16000 * 5], np.zeros(16000 * 5, np.float32)], axis=1)
-    frames = [encode_pcm(stereo[i:i + 1600], fmt) for i in range(0, len(stereo), 1600)]
+    stereo = np.stack([speech[: 16000 * 5], np.zeros(16000 * 5, np.float32)], axis=1)
+    frames = [encode_pcm(stereo[i : i + 1600], fmt) for i in range(0, len(stereo), 1600)]
     messages, code, reason = await native_exchange(live_server, START, *frames, b"\x01\x02\x03")
     assert code == 1003 and "whole number" in reason
     finals = [m for m in messages if m["type"] == "final"]
@@ -101,7 +101,7 @@ async def test_abrupt_disconnect_loses_nothing(live_server: LiveServer, speech: 
     ws = await websockets.connect(f"{live_server.ws}/native")
     await ws.send(json.dumps({"type": "start", "call_id": "drop", "agent_id": "agent-drop"}))
     for i in range(0, len(stereo), 3200):
-        await ws.send(encode_pcm(stereo[i:i + 3200], fmt))
+        await ws.send(encode_pcm(stereo[i : i + 3200], fmt))
     await ws.send(json.dumps({"type": "ping"}))  # the pong proves the server has every frame
     while json.loads(await ws.recv())["type"] != "pong":
         pass
@@ -120,8 +120,9 @@ async def test_abrupt_disconnect_loses_nothing(live_server: LiveServer, speech: 
 
 async def test_bad_call_does_not_disturb_a_good_one(live_server: LiveServer, shared_data: Path) -> None:
     audio, _ = sf.read(shared_data / "calls" / "0002f70f7386445b.flac", dtype="float32")
-    good = asyncio.create_task(stream_native(f"{live_server.ws}/native", audio[: 16000 * 12],
-                                             call_id="good", speed=2.0))
+    good = asyncio.create_task(
+        stream_native(f"{live_server.ws}/native", audio[: 16000 * 12], call_id="good", speed=2.0)
+    )
     bad = [native_exchange(live_server, START, "][") for _ in range(5)]
     bad.append(native_exchange(live_server, b"\xff" * 10))
     await asyncio.gather(*bad)
@@ -189,8 +190,11 @@ async def test_audiohook_connection_probe(live_server: LiveServer) -> None:
     before = len(live_server.services.hub.calls)  # type: ignore[attr-defined]
 
     def frames(client: AudioHookClient) -> list[str | bytes]:
-        return [client.open_message(conversation_id="00000000-0000-0000-0000-000000000000", ani=None),
-                b"", client.message("close", {"reason": "end"})]
+        return [
+            client.open_message(conversation_id="00000000-0000-0000-0000-000000000000", ani=None),
+            b"",
+            client.message("close", {"reason": "end"}),
+        ]
 
     messages = await audiohook_exchange(live_server, frames)
     assert [m["type"] for m in messages] == ["opened", "closed"]

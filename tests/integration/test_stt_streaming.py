@@ -25,10 +25,13 @@ normalise = EnglishTextNormalizer()
 CALL_ID = "0002f70f7386445b"
 
 
-async def stream(service: SttService, audio: np.ndarray, fmt: AudioFormat, speakers: tuple, **kw) -> list[TranscriptEvent]:
+async def stream(
+    service: SttService, audio: np.ndarray, fmt: AudioFormat, speakers: tuple, **kw
+) -> list[TranscriptEvent]:
     events: list[TranscriptEvent] = []
-    await stream_file(service, audio, fmt, speakers, realtime=False, chunk_ms=kw.pop("chunk_ms", 200),
-                      on_event=events.append, **kw)
+    await stream_file(
+        service, audio, fmt, speakers, realtime=False, chunk_ms=kw.pop("chunk_ms", 200), on_event=events.append, **kw
+    )
     return events
 
 
@@ -71,8 +74,14 @@ async def test_interims_precede_their_final(stt_service: SttService, shared_data
             finalized.add(event.utterance_id)
     assert any(e.type == "interim" for e in events)
     text = " ".join(e.text for e in finals(events))
-    assert wer("And so my fellow Americans, ask not what your country can do for you, "
-               "ask what you can do for your country.", text) < 0.15
+    assert (
+        wer(
+            "And so my fellow Americans, ask not what your country can do for you, "
+            "ask what you can do for your country.",
+            text,
+        )
+        < 0.15
+    )
 
 
 async def test_tail_is_never_lost(stt_service: SttService, shared_data: Path) -> None:
@@ -113,16 +122,24 @@ def test_wrong_wire_format_is_a_clear_error() -> None:
 def test_cli_reports_unreadable_audio(tmp_path: Path) -> None:
     bogus = tmp_path / "not-audio.wav"
     bogus.write_text("this is not a wav file")
-    result = subprocess.run([sys.executable, "-m", "assist", "transcribe", str(bogus), "--jsonl"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "assist", "transcribe", str(bogus), "--jsonl"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "cannot read audio file" in result.stderr
 
 
 def test_cli_jsonl_events(shared_data: Path) -> None:
     clip = shared_data / "speech" / "pocketsphinx-testdata__goforward.wav"
-    result = subprocess.run([sys.executable, "-m", "assist", "transcribe", str(clip), "--jsonl"],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "assist", "transcribe", str(clip), "--jsonl"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert events and events[-1]["type"] == "final"

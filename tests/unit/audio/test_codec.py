@@ -66,9 +66,7 @@ def test_decode_frame_uses_the_table(encoding):
 
 
 def test_alaw_encode_matches_audioop_for_every_int16():
-    np.testing.assert_array_equal(
-        _encode_int16(ALL_INT16, "pcma"), _reference_encode(ALL_INT16, "pcma")
-    )
+    np.testing.assert_array_equal(_encode_int16(ALL_INT16, "pcma"), _reference_encode(ALL_INT16, "pcma"))
 
 
 def test_mulaw_encode_matches_audioop_except_its_floor_rounding_of_negatives():
@@ -88,9 +86,7 @@ def test_mulaw_encode_matches_audioop_except_its_floor_rounding_of_negatives():
     assert np.all(ours_err <= ref_err)
     # And audioop's own view of the same input (low bits floored) is matched exactly.
     floored = (ALL_INT16 >> 2) << 2
-    np.testing.assert_array_equal(
-        _encode_int16(floored, "pcmu"), _reference_encode(floored, "pcmu")
-    )
+    np.testing.assert_array_equal(_encode_int16(floored, "pcmu"), _reference_encode(floored, "pcmu"))
 
 
 @pytest.mark.parametrize("encoding", ["pcmu", "pcma"])

@@ -29,9 +29,7 @@ from assist.ingest.audiohook import (
 SESSION = "30b0e395-84d3-4570-ac13-9a62d8f514c0"
 ORG = "d7934305-0972-4844-938e-9060eef73d05"
 CONVERSATION = "090eaa2f-72fa-480a-83e0-8667ff89c0ec"
-PCMU_STEREO = {
-    "type": "audio", "format": "PCMU", "channels": ["external", "internal"], "rate": 8000
-}
+PCMU_STEREO = {"type": "audio", "format": "PCMU", "channels": ["external", "internal"], "rate": 8000}
 PCMU_MONO_EXTERNAL = {"type": "audio", "format": "PCMU", "channels": ["external"], "rate": 8000}
 PCMU_MONO_INTERNAL = {"type": "audio", "format": "PCMU", "channels": ["internal"], "rate": 8000}
 L16_STEREO = {"type": "audio", "format": "L16", "channels": ["external", "internal"], "rate": 8000}
@@ -150,10 +148,17 @@ def test_open_keeps_custom_config_and_defaults_language():
     [
         ([L16_STEREO, PCMU_MONO_EXTERNAL, PCMU_STEREO], PCMU_STEREO),
         ([PCMU_MONO_EXTERNAL, L16_STEREO], L16_STEREO),  # stereo beats codec
-        ([{"type": "audio", "format": "L16", "channels": ["internal"], "rate": 8000},
-          PCMU_MONO_INTERNAL], PCMU_MONO_INTERNAL),
-        ([{"type": "audio", "format": "opus", "channels": ["external", "internal"], "rate": 8000},
-          PCMU_MONO_EXTERNAL], PCMU_MONO_EXTERNAL),
+        (
+            [{"type": "audio", "format": "L16", "channels": ["internal"], "rate": 8000}, PCMU_MONO_INTERNAL],
+            PCMU_MONO_INTERNAL,
+        ),
+        (
+            [
+                {"type": "audio", "format": "opus", "channels": ["external", "internal"], "rate": 8000},
+                PCMU_MONO_EXTERNAL,
+            ],
+            PCMU_MONO_EXTERNAL,
+        ),
     ],
 )
 def test_media_preference(offered, chosen):
@@ -595,8 +600,16 @@ def test_close_is_accepted_after_unauthorized():
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(1.25, "PT1.25S"), (0.0, "PT0S"), (2.5, "PT2.5S"), (10.0, "PT10S"), (100.0, "PT100S"),
-     (0.001, "PT0.001S"), (1.0004, "PT1S"), (-3.0, "PT0S")],
+    [
+        (1.25, "PT1.25S"),
+        (0.0, "PT0S"),
+        (2.5, "PT2.5S"),
+        (10.0, "PT10S"),
+        (100.0, "PT100S"),
+        (0.001, "PT0.001S"),
+        (1.0004, "PT1S"),
+        (-3.0, "PT0S"),
+    ],
 )
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
@@ -658,10 +671,22 @@ def test_final_transcript_entity():
                         "type": "display",
                         "transcript": "Hello there",
                         "tokens": [
-                            {"type": "word", "value": "Hello", "confidence": 0.95, "offset": "PT1S",
-                             "duration": "PT0.4S", "language": "en-US"},
-                            {"type": "word", "value": "there", "confidence": 0.8,
-                             "offset": "PT1.5S", "duration": "PT0.9S", "language": "en-US"},
+                            {
+                                "type": "word",
+                                "value": "Hello",
+                                "confidence": 0.95,
+                                "offset": "PT1S",
+                                "duration": "PT0.4S",
+                                "language": "en-US",
+                            },
+                            {
+                                "type": "word",
+                                "value": "there",
+                                "confidence": 0.8,
+                                "offset": "PT1.5S",
+                                "duration": "PT0.9S",
+                                "language": "en-US",
+                            },
                         ],
                     }
                 ],
@@ -693,8 +718,15 @@ def test_customer_is_channel_zero():
 
 def test_interim_entity_is_not_final_and_has_no_tokens():
     protocol, _ = opened()
-    interim = {"type": "interim", "call_id": "c", "speaker": "agent", "utterance_id": 3,
-               "start_s": 1.0, "end_s": 1.8, "text": "Hello"}
+    interim = {
+        "type": "interim",
+        "call_id": "c",
+        "speaker": "agent",
+        "utterance_id": 3,
+        "start_s": 1.0,
+        "end_s": 1.8,
+        "text": "Hello",
+    }
     entity = transcript_entity(protocol, interim, language="en-US")
     data = entity["data"]
     assert data["isFinal"] is False

@@ -209,8 +209,11 @@ def test_feedback():
 
 @pytest.mark.parametrize(
     "message",
-    [{"type": "feedback"}, {"type": "feedback", "card_id": 9, "action": "used"},
-     {"type": "feedback", "card_id": "card-9"}],
+    [
+        {"type": "feedback"},
+        {"type": "feedback", "card_id": 9, "action": "used"},
+        {"type": "feedback", "card_id": "card-9"},
+    ],
 )
 def test_feedback_needs_strings(message):
     with pytest.raises(ProtocolError, match="card_id"):

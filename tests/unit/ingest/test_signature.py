@@ -73,10 +73,7 @@ def sign(
     expires = now + 30 if expires is None else expires
     nonce = secrets.token_urlsafe(18) if nonce is None else nonce  # 24 characters
     covered = " ".join(f'"{c}"' for c in components)
-    params = (
-        f'({covered});keyid="{keyid}";nonce="{nonce}";alg="hmac-sha256";'
-        f"created={created};expires={expires}"
-    )
+    params = f'({covered});keyid="{keyid}";nonce="{nonce}";alg="hmac-sha256";created={created};expires={expires}'
     base = signature_base(components, component_values(host, target, headers), params)
     digest = hmac.new(base64.b64decode(secret), base.encode(), hashlib.sha256).digest()
     return headers | {
@@ -135,8 +132,7 @@ def test_a_failed_verification_does_not_use_up_the_nonce():
 )
 def test_tampered_header_is_rejected(header, value):
     with pytest.raises(SignatureError):
-        verifier().verify(host=HOST, target=TARGET, headers=vector_headers() | {header: value},
-                          check_age=False)
+        verifier().verify(host=HOST, target=TARGET, headers=vector_headers() | {header: value}, check_age=False)
 
 
 @pytest.mark.parametrize(
@@ -151,8 +147,7 @@ def test_other_authority_or_target_is_rejected(host, target):
 def test_wrong_secret_is_rejected():
     other = base64.b64encode(b"some other secret, 32 bytes long").decode()
     with pytest.raises(SignatureError):
-        verifier(secret=other).verify(host=HOST, target=TARGET, headers=vector_headers(),
-                                      check_age=False)
+        verifier(secret=other).verify(host=HOST, target=TARGET, headers=vector_headers(), check_age=False)
 
 
 @pytest.mark.parametrize("missing", ["Signature", "Signature-Input"])
@@ -211,9 +206,11 @@ def test_fresh_signature_verifies_with_age_check():
 
 def test_fresh_signature_with_other_header_values_verifies():
     headers = HEADERS | {"Audiohook-Session-Id": "5d2b3a25-0e0b-4b35-bf4a-b2f1a7f7d5a0"}
-    verifier().verify(host="assist.example.org:8443", target="/audiohook/ws",
-                      headers=sign(host="assist.example.org:8443", target="/audiohook/ws",
-                                   headers=headers))
+    verifier().verify(
+        host="assist.example.org:8443",
+        target="/audiohook/ws",
+        headers=sign(host="assist.example.org:8443", target="/audiohook/ws", headers=headers),
+    )
 
 
 def test_old_signature_fails_the_age_check():

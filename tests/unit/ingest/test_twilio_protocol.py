@@ -56,10 +56,8 @@ class Twilio:
         body.update(start)
         return self.send("start", start=body)
 
-    def media(self, payload: bytes = b"\xff" * 160, track: str = "inbound", timestamp: str = "20",
-              **extra: Any):
-        media = {"track": track, "chunk": "1", "timestamp": timestamp,
-                 "payload": base64.b64encode(payload).decode()}
+    def media(self, payload: bytes = b"\xff" * 160, track: str = "inbound", timestamp: str = "20", **extra: Any):
+        media = {"track": track, "chunk": "1", "timestamp": timestamp, "payload": base64.b64encode(payload).decode()}
         media.update(extra)
         return self.send("media", media=media)
 
@@ -179,9 +177,7 @@ def test_outbound_media_is_the_agent():
     assert media == Media("agent", audio, 140)
 
 
-@pytest.mark.parametrize(
-    ("track", "speaker"), [("inbound_track", "customer"), ("outbound_track", "agent")]
-)
+@pytest.mark.parametrize(("track", "speaker"), [("inbound_track", "customer"), ("outbound_track", "agent")])
 def test_track_suffix_is_accepted(track, speaker):
     assert streaming().media(track=track).speaker == speaker
 

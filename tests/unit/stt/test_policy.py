@@ -67,12 +67,12 @@ def test_speech_burst_then_silence():
     assert all(k is InterimDue for k in kinds[1:-1])
 
     start = 10 * WINDOW_SAMPLES - PRE_ROLL
-    (window, started), = [(i, d) for i, d in events if isinstance(d, SpeechStarted)]
+    ((window, started),) = [(i, d) for i, d in events if isinstance(d, SpeechStarted)]
     assert started == SpeechStarted(0, start)
     assert window == 10 + MIN_SPEECH_WINDOWS - 1  # confirmed once min_speech_ms is reached
 
     speech_end = 40 * WINDOW_SAMPLES
-    (window, ended), = [(i, d) for i, d in events if isinstance(d, UtteranceEnded)]
+    ((window, ended),) = [(i, d) for i, d in events if isinstance(d, UtteranceEnded)]
     assert ended == UtteranceEnded(0, start, speech_end + POST_ROLL, speech_end, "silence")
     assert window == 39 + MIN_SILENCE_WINDOWS  # after min_silence_ms of silence
 

@@ -83,9 +83,7 @@ def test_final_brackets_the_burst_and_carries_its_audio(stream):
     assert final.audio.dtype == np.float32
     # The decision is made once min_silence_ms of silence has been seen after the speech.
     assert final.trigger_s >= final.end_s
-    assert final.trigger_s == pytest.approx(
-        final.speech_end_s + OPTS.min_silence_ms / 1000, abs=window_s
-    )
+    assert final.trigger_s == pytest.approx(final.speech_end_s + OPTS.min_silence_ms / 1000, abs=window_s)
 
 
 def test_interims_grow_and_share_the_start(stream):

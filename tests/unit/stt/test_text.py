@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from assist.stt.text import (
-    collapse_repetitions,
-    has_repeated_phrase,
     MAX_TOKENS_PER_S,
     TOKEN_ALLOWANCE,
+    collapse_repetitions,
     compression_ratio,
+    has_repeated_phrase,
     has_repetition_loop,
     is_anomalous,
     is_non_speech,

@@ -18,13 +18,11 @@ WAIT_S = 5.0  # generous bound for a hand-off between tasks; never a timing asse
 
 
 def interim(call: str, speaker: str, text: str, utterance: int = 1) -> dict:
-    return {"type": "interim", "call_id": call, "speaker": speaker, "utterance_id": utterance,
-            "text": text}
+    return {"type": "interim", "call_id": call, "speaker": speaker, "utterance_id": utterance, "text": text}
 
 
 def final(call: str, speaker: str, text: str, utterance: int = 1) -> dict:
-    return {"type": "final", "call_id": call, "speaker": speaker, "utterance_id": utterance,
-            "text": text}
+    return {"type": "final", "call_id": call, "speaker": speaker, "utterance_id": utterance, "text": text}
 
 
 def signal(call: str, name: str) -> dict:
@@ -366,7 +364,10 @@ async def test_subscribe_overview_gets_summaries_and_latest_signals():
     overview = hub.subscribe_overview()
     messages = await drain(overview)
     assert [(m["type"], m["call_id"]) for m in messages] == [
-        ("call_started", "c1"), ("signal", "c1"), ("signal", "c1"), ("signal", "c1"),
+        ("call_started", "c1"),
+        ("signal", "c1"),
+        ("signal", "c1"),
+        ("signal", "c1"),
         ("call_started", "c2"),
     ]
     assert [m["name"] for m in messages if m["type"] == "signal"] == ["s2", "s3", "s4"]

@@ -1,0 +1,1 @@
+"""Guidance: knowledge suggestions, offers for this caller, and supervisor signals."""

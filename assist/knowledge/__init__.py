@@ -1,0 +1,1 @@
+"""Knowledge: load the knowledge base (corpus), index it (index), match customer words (search)."""
