@@ -571,7 +571,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     calls = load_calls(args.calls)
     clips = load_clips() if args.clips else []
-    results: dict[str, Any] = {"environment": environment(settings)}
+    previous = out / "results.json"
+    results: dict[str, Any] = json.loads(previous.read_text()) if args.merge and previous.exists() else {}
+    results["environment"] = environment(settings)
     try:
         if "accuracy" in args.phases:
             cache = out / "offline_cache.json"
@@ -604,6 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stagger-s", type=float, default=2.0)
     parser.add_argument("--long-call-min", type=float, default=10.0)
     parser.add_argument("--phases", default="accuracy,realtime,concurrency,memory")
+    parser.add_argument("--merge", action="store_true", help="keep the other phases' results from the last run")
     args = parser.parse_args(argv)
     args.phases = set(args.phases.split(","))
     if not DATA.exists():

@@ -20,7 +20,7 @@ EndReason = Literal["silence", "max_length", "end_of_stream"]
 class EndpointOptions:
     threshold: float = 0.5  # probability that starts speech
     neg_threshold: float = 0.35  # below this, a window counts as silence
-    min_speech_ms: int = 200  # shorter bursts are clicks or breath, never decoded
+    min_speech_ms: int = 128  # shorter bursts are clicks or breath, never decoded ("nope" is ~160 ms)
     min_silence_ms: int = 320  # silence that ends an utterance (the floor of final latency)
     long_min_silence_ms: int = 96  # ... once an utterance is longer than soft_max_utterance_s
     pre_roll_ms: int = 200  # audio kept before the detected onset: VAD lags the first phoneme

@@ -156,7 +156,7 @@ def test_exact_phrasing_is_a_confident_match(matcher: Matcher) -> None:
     hits = matcher.match("i lost my debit card", language="en")
     assert [h.article.id for h in hits][:1] == ["replace-card"]
     assert hits[0].confidence >= matcher.options.threshold
-    assert hits[0].dense == pytest.approx(1.0, abs=1e-5)
+    assert hits[0].nearest == pytest.approx(1.0, abs=1e-5)
     assert hits[0].lexical > 0
 
 
@@ -212,7 +212,8 @@ def test_index_cache_is_written_and_reused(tmp_path: Path) -> None:
     built = build_index(kb, first, tmp_path)
     assert first.calls > 0
     files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == sorted([f"{kb.content_hash}-en-minilm+use.npz", f"{kb.content_hash}-zh-use.npz"])
+    stems = [f"{kb.content_hash}-en-minilm+use", f"{kb.content_hash}-zh-use"]
+    assert files == sorted([f"{s}.{ext}" for s in stems for ext in ("npz", "lexical.pkl")])
 
     second = FakeEncoders()
     loaded = build_index(kb, second, tmp_path)

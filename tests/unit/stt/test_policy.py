@@ -45,7 +45,7 @@ def _of(kind, events):
 
 def test_constants_are_what_the_scenarios_assume():
     assert WINDOW_SAMPLES == 512
-    assert MIN_SPEECH_WINDOWS == 7
+    assert MIN_SPEECH_WINDOWS == 4
     assert MIN_SILENCE_WINDOWS == 10
 
 
@@ -246,16 +246,16 @@ def test_finish_during_a_pause_keeps_the_trailing_audio():
 
 
 def test_finish_confirms_a_pending_onset_of_reasonable_length():
-    policy, events = _run([SILENCE] * 5 + [SPEECH] * 4)  # 128 ms: not yet confirmed
+    policy, events = _run([SILENCE] * 5 + [SPEECH] * 3)  # 96 ms: not yet confirmed
     assert events == []
-    decisions = policy.finish(9 * WINDOW_SAMPLES)
+    decisions = policy.finish(8 * WINDOW_SAMPLES)
     assert [type(d) for d in decisions] == [SpeechStarted, UtteranceEnded]
-    assert decisions[1].end_sample == 9 * WINDOW_SAMPLES
+    assert decisions[1].end_sample == 8 * WINDOW_SAMPLES
 
 
 def test_finish_drops_a_tiny_pending_blip():
-    policy, _ = _run([SILENCE] * 5 + [SPEECH] * 2)
-    assert policy.finish(7 * WINDOW_SAMPLES) == []
+    policy, _ = _run([SILENCE] * 5 + [SPEECH] * 1)
+    assert policy.finish(6 * WINDOW_SAMPLES) == []
 
 
 def test_finish_when_idle_gives_nothing():
