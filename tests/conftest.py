@@ -64,7 +64,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(stt_service: object) -> Iterator[LiveServer]:
+def guidance_service() -> object:
+    """The bank knowledge base with real encoders, loaded once (index cached under test-artifacts)."""
+    from assist.guidance.engine import GuidanceService
+
+    return GuidanceService(REPO_ROOT / "kb" / "bank", ARTIFACTS / "kb-cache")
+
+
+@pytest.fixture(scope="session")
+def live_server(stt_service: object, guidance_service: object) -> Iterator[LiveServer]:
     import threading
     import time
 
@@ -78,7 +86,7 @@ def live_server(stt_service: object) -> Iterator[LiveServer]:
     settings = Settings(
         port=port, secret_key=SECRET_KEY, audiohook_api_key=AUDIOHOOK_KEY, data_dir=ARTIFACTS / "server-data"
     )
-    services = Services.create(settings, stt=stt_service)  # type: ignore[arg-type]
+    services = Services.create(settings, stt=stt_service, guidance=guidance_service)  # type: ignore[arg-type]
     server = uvicorn.Server(
         uvicorn.Config(build_app(services), host="127.0.0.1", port=port, ws="websockets-sansio", log_level="warning")
     )

@@ -9,6 +9,7 @@ them from a worker thread.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -63,7 +64,10 @@ class GuidanceService:
     def _load(self) -> _Loaded:
         mtime = _latest_mtime(self.kb_dir)
         kb = load_kb(self.kb_dir)  # raises KnowledgeError with file:line for every mistake
-        matcher = Matcher(build_index(kb, self.encoders, self.cache_dir), self.encoders, self.options)
+        options = self.options
+        if kb.match_threshold is not None:
+            options = dataclasses.replace(options, threshold=kb.match_threshold)
+        matcher = Matcher(build_index(kb, self.encoders, self.cache_dir), self.encoders, options)
         offers = load_offers(self.kb_dir / "offers.yaml")
         directory = CustomerDirectory.from_csv(self.kb_dir / "customers.csv")
         log.info(

@@ -70,6 +70,7 @@ class KbMeta(BaseModel):
     description: str = ""
     languages: list[str] = Field(default_factory=lambda: ["en"])
     default_language: str = "en"
+    match_threshold: float | None = Field(None, ge=0.0, le=1.0)  # overrides the matcher's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,7 @@ class KnowledgeBase:
     default_language: str
     articles: tuple[Article, ...]
     root: Path | None = None
+    match_threshold: float | None = None
     by_id: dict[str, Article] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -208,7 +210,13 @@ def load_kb(root: Path) -> KnowledgeBase:
     if not articles:
         raise KnowledgeError([f"{article_dir}: no articles"])
     return KnowledgeBase(
-        meta.name, meta.description, tuple(meta.languages), meta.default_language, tuple(articles), root
+        meta.name,
+        meta.description,
+        tuple(meta.languages),
+        meta.default_language,
+        tuple(articles),
+        root,
+        meta.match_threshold,
     )
 
 

@@ -36,7 +36,7 @@ class MatchOptions:
     weight_bm25: float = 0.06
     softmax_temperature: float = 0.02
     bm25_scale: float = 6.0  # BM25 score giving 0.5 after squashing
-    threshold: float = 0.55  # below: "no match"
+    threshold: float = 0.45  # below: "no match" (CLINC150 dev: 96.5 % in scope, 80 % OOS recall)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +62,13 @@ class Matcher:
         scores = self.scores(part, query)
         order = np.argsort(-scores["total"])[:k]
         return [
-            Hit(part.articles[i], float(scores["total"][i]), float(scores["nearest"][i]),
-                float(scores["head"][i]), float(scores["lexical_head"][i]))
+            Hit(
+                part.articles[i],
+                float(scores["total"][i]),
+                float(scores["nearest"][i]),
+                float(scores["head"][i]),
+                float(scores["lexical_head"][i]),
+            )
             for i in order
         ]
 
@@ -101,5 +106,11 @@ class Matcher:
             + opts.weight_lexical_head * lexical_head
             + opts.weight_bm25 * bm25
         )
-        return {"total": total, "nearest": nearest, "neighbourhood": neighbourhood, "head": head,
-                "lexical_head": lexical_head, "bm25": bm25}
+        return {
+            "total": total,
+            "nearest": nearest,
+            "neighbourhood": neighbourhood,
+            "head": head,
+            "lexical_head": lexical_head,
+            "bm25": bm25,
+        }

@@ -60,44 +60,28 @@ async def test_sidebar_shows_live_call_and_records_feedback(
             f"{live_server.ws}/native",
             call_audio,
             call_id="browser-1",
-            caller_number="+15550100",
+            caller_number="+12025550143",
             agent_id=agent,
             speed=1.5,
         )
     )
     # The caller is shown before anyone speaks, then the two-speaker transcript fills in.
-    await page.wait_for_selector("[data-testid=caller] >> text=+15550100", timeout=15000)
+    await page.wait_for_selector("[data-testid=caller] >> text=Patricia Brown", timeout=15000)
     await page.wait_for_selector(".line.agent.final", timeout=30000)
     await page.wait_for_selector(".line.customer.final", timeout=60000)
     call_id = next(
-        iter(
-            c
-            for c in live_server.services.hub.calls.values()  # type: ignore[attr-defined]
-            if c.agent_id == agent
-        )
+        iter(c for c in live_server.services.hub.calls.values() if c.agent_id == agent)  # type: ignore[attr-defined]
     ).call_id
-    # A knowledge card as the guidance stage sends it; the agent clicks "Used".
-    live_server.services.hub.publish(
-        call_id,
-        {  # type: ignore[attr-defined]
-            "type": "suggestion",
-            "call_id": call_id,
-            "card_id": "kb-replace-card",
-            "title": "Replace a lost card",
-            "answer": "I can block the lost card now and send a replacement within 5 working days.",
-            "confidence": 0.91,
-            "source": {"title": "Cards policy", "url": "https://example.com/kb/cards"},
-            "trigger": {"text": "I lost my debit card"},
-        },
-    )
-    card = page.locator("[data-testid=suggestion-card][data-card-id=kb-replace-card]")
-    await card.wait_for(timeout=10000)
+    # The customer says they lost their debit card: the knowledge card for it appears; the
+    # caller's profile (gold) unlocked an offer too.
+    card = page.locator("[data-testid=suggestion-card][data-card-id='kb:replace-card']")
+    await card.wait_for(timeout=30000)
     await page.screenshot(path=str(ARTIFACTS / "sidebar-live-call.png"), full_page=True)
     await card.locator("button[data-action=used]").click()
-    await page.wait_for_selector("[data-card-id=kb-replace-card] button[data-action=used][aria-pressed=true]")
+    await page.wait_for_selector("[data-card-id='kb:replace-card'] button[data-action=used][aria-pressed=true]")
     async with httpx.AsyncClient(base_url=live_server.http) as http:
         detail = (await http.get(f"/api/live/calls/{call_id}", params={"token": live_server.supervisor_token})).json()
-    assert {"card_id": "kb-replace-card", "action": "used", "source": "sidebar"}.items() <= detail["feedback"][
+    assert {"card_id": "kb:replace-card", "action": "used", "source": "sidebar"}.items() <= detail["feedback"][
         0
     ].items()
     await streaming
