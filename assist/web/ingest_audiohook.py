@@ -166,6 +166,14 @@ async def _handle(conn: AudioHookConnection, action: ah.Action) -> str | None:
             await conn.send_reply(conn.protocol.disconnect("error", str(error)))
             return "capacity"
         conn.audio = CallAudio(action.format, action.speakers)
+
+        async def on_shutdown() -> None:
+            # Deliver every final as an event, then tell Genesys in AudioHook's own terms.
+            await conn.end_call("server_shutdown")
+            if conn.protocol.state in ("active", "paused"):
+                await conn.send_reply(conn.protocol.disconnect("completed", "server shutting down"))
+
+        conn.session.on_shutdown = on_shutdown
         outbox = conn.session.subscribe()
         if outbox is not None:
             conn.forwarder = asyncio.create_task(conn.forward_events(outbox))
