@@ -9,6 +9,7 @@ connection wants events back (the native protocol, AudioHook ``event`` messages)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -25,6 +26,7 @@ from assist.services import Services
 from assist.web.hub import LiveCall, Outbox
 
 log = logging.getLogger(__name__)
+GUIDANCE_DRAIN_S = 5.0
 
 
 class CapacityError(AssistError):
@@ -66,6 +68,8 @@ class CallSession:
             self.live.caller = self.guidance.profile.summary()
         self._pump: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._guider: asyncio.Task[None] | None = None
+        self._guidance_queue: asyncio.Queue[Message] = asyncio.Queue()
         self.ended = False
         self._handling = False
         # How the connection that owns the call winds it down on server shutdown (it tells its
@@ -90,6 +94,7 @@ class CallSession:
         session._pump = asyncio.create_task(session._run(), name=f"call-{session.call_id}")
         if session.guidance is not None:
             session._ticker = asyncio.create_task(session._tick(), name=f"tick-{session.call_id}")
+            session._guider = asyncio.create_task(session._guide(), name=f"guide-{session.call_id}")
         session.log.info("call started: %s %s agent=%s", meta.platform, meta.platform_call_id, meta.agent_id)
         return session
 
@@ -117,8 +122,11 @@ class CallSession:
             await self._transcriber.finish()
             while not self._transcriber.events.empty() or self._handling:
                 await asyncio.sleep(0.01)
+            if self._guider is not None:  # the last utterance's card still counts
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._guidance_queue.join(), GUIDANCE_DRAIN_S)
         finally:
-            for task in (self._pump, self._ticker):
+            for task in (self._pump, self._ticker, self._guider):
                 if task is not None:
                     task.cancel()
             self.services.hub.end_call(self.call_id, reason)
@@ -127,22 +135,38 @@ class CallSession:
             self.log.info("call ended: %s", reason)
 
     async def _run(self) -> None:
+        """Transcripts go out the moment they exist; guidance follows on its own queue, so a
+        slow match can never hold back a transcript."""
         while True:
             event = await self._transcriber.events.get()
             self._handling = True
             try:
                 message = self._handle(event)
                 if self.guidance is not None:
-                    loop = asyncio.get_running_loop()
-                    started = time.perf_counter()
-                    for extra in await loop.run_in_executor(None, self.guidance.on_transcript, message):
-                        self.publish({**extra, "call_id": self.call_id})
-                    self.services.metrics.stage_latency.labels("guidance").observe(time.perf_counter() - started)
+                    self._guidance_queue.put_nowait(message)
             except Exception:  # a bug in one stage must not silence the rest of the call
                 self.log.exception("handling %s failed", event.type)
                 self.services.metrics.errors.labels("pipeline").inc()
             finally:
                 self._handling = False
+
+    async def _guide(self) -> None:
+        assert self.guidance is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            message = await self._guidance_queue.get()
+            try:
+                if message.get("type") == "interim" and not self._guidance_queue.empty():
+                    continue  # newer words are queued: an interim that fell behind is moot
+                started = time.perf_counter()
+                for extra in await loop.run_in_executor(None, self.guidance.on_transcript, message):
+                    self.publish({**extra, "call_id": self.call_id, "emitted_s": round(self.elapsed_s(), 3)})
+                self.services.metrics.stage_latency.labels("guidance").observe(time.perf_counter() - started)
+            except Exception:
+                self.log.exception("guidance on %s failed", message.get("type"))
+                self.services.metrics.errors.labels("pipeline").inc()
+            finally:
+                self._guidance_queue.task_done()
 
     async def _tick(self) -> None:
         assert self.guidance is not None

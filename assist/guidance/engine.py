@@ -70,6 +70,8 @@ class GuidanceService:
         matcher = Matcher(build_index(kb, self.encoders, self.cache_dir), self.encoders, options)
         offers = load_offers(self.kb_dir / "offers.yaml")
         directory = CustomerDirectory.from_csv(self.kb_dir / "customers.csv")
+        for language in sorted({a.language for a in kb.articles}):
+            matcher.rank("warm up", language=language)  # first inference of each encoder is slow
         log.info(
             "knowledge base %s: %d articles, %d offers, %d customers",
             kb.name,

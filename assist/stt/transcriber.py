@@ -71,9 +71,11 @@ class SttService:
     def _load(self, model: str) -> WhisperEngine:
         if model not in self._engines:
             s = self.settings
-            self._engines[model] = WhisperEngine(
+            engine = self._engines[model] = WhisperEngine(
                 EngineOptions(model=model, device=s.device, compute_type=s.compute_type, cpu_threads=s.cpu_threads)
             )
+            # The first decode pays for lazy allocations (~1-2 s): pay it here, not on a caller.
+            engine.decode([DecodeItem(np.zeros(16_000, dtype=np.float32), want_words=True)])
         return self._engines[model]
 
     def model_for(self, language: str) -> str:
