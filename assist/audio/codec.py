@@ -114,7 +114,8 @@ def _mulaw_encode(pcm: npt.NDArray[np.int32]) -> npt.NDArray[np.uint8]:
     magnitude = np.minimum(np.abs(pcm), 32635) + 0x84
     exponent = np.clip(np.floor(np.log2(magnitude)).astype(np.int32) - 7, 0, 7)
     mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8)
+    encoded: npt.NDArray[np.uint8] = (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8)
+    return encoded
 
 
 def _alaw_encode(pcm: npt.NDArray[np.int32]) -> npt.NDArray[np.uint8]:
@@ -122,7 +123,8 @@ def _alaw_encode(pcm: npt.NDArray[np.int32]) -> npt.NDArray[np.uint8]:
     magnitude = np.minimum(np.where(pcm >= 0, pcm, -pcm - 1), 32767)
     exponent = np.clip(np.floor(np.log2(np.maximum(magnitude, 1))).astype(np.int32) - 7, 0, 7)
     mantissa = np.where(exponent == 0, magnitude >> 4, (magnitude >> (exponent + 3)) & 0x0F)
-    return ((sign | (exponent << 4) | mantissa) ^ 0x55).astype(np.uint8)
+    encoded: npt.NDArray[np.uint8] = ((sign | (exponent << 4) | mantissa) ^ 0x55).astype(np.uint8)
+    return encoded
 
 
 def encode_pcm(samples: npt.NDArray[np.floating], fmt: AudioFormat) -> bytes:

@@ -110,7 +110,7 @@ async def eval_calls(kb_dir: Path, cache: Path, encoders: EncoderSet, limit: int
 
     guidance_service = GuidanceService(kb_dir, cache, encoders=encoders)
     stt = SttService()
-    per_call = []
+    per_call: list[dict[str, Any]] = []
     try:
         for rec in load_calls(limit):
             annotation = json.loads((DATA / "calls" / f"{rec.name}.json").read_text())
@@ -152,11 +152,11 @@ async def eval_calls(kb_dir: Path, cache: Path, encoders: EncoderSet, limit: int
             )
     finally:
         stt.close()
-    delays = [c["delay_s"] for c in per_call if c["delay_s"] is not None]
+    delays: list[float] = [float(c["delay_s"]) for c in per_call if c["delay_s"] is not None]
     return {
         "calls": len(per_call),
         "right_card": sum(c["right_card"] for c in per_call),
-        "right_within_2s": sum(1 for c in per_call if c["delay_s"] is not None and c["delay_s"] <= 2.0),
+        "right_within_2s": sum(1 for c in per_call if c["delay_s"] is not None and float(c["delay_s"]) <= 2.0),
         "delay_p50_s": float(np.percentile(delays, 50)) if delays else None,
         "delay_max_s": max(delays) if delays else None,
         "unrelated_per_call": float(np.mean([c["unrelated_cards"] for c in per_call])) if per_call else None,

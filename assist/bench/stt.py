@@ -52,7 +52,7 @@ class Recording:
     audio16: np.ndarray  # (samples, channels) float32 at 16 kHz
     speakers: tuple[Speaker, ...]
     references: list[RefSegment]  # timed (calls) or one untimed segment per clip
-    texts: dict[str, str]  # reference text per speaker
+    texts: dict[Speaker, str]  # reference text per speaker
     timed: bool
 
     @property
@@ -194,7 +194,9 @@ def phase_offline(
 async def phase_accuracy(
     service: SttService, recordings: list[Recording], offline: dict[str, dict[str, str]], *, codec: str, rate_hz: int
 ) -> dict[str, Any]:
-    refs, hyps, offs = {sp: [] for sp in SPEAKERS}, {sp: [] for sp in SPEAKERS}, {sp: [] for sp in SPEAKERS}
+    refs: dict[str, list[str]] = {sp: [] for sp in SPEAKERS}
+    hyps: dict[str, list[str]] = {sp: [] for sp in SPEAKERS}
+    offs: dict[str, list[str]] = {sp: [] for sp in SPEAKERS}
     lost = total = silence_words = fallbacks = finals = 0
     per_recording = []
     for index, rec in enumerate(recordings):

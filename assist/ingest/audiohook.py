@@ -297,8 +297,8 @@ class AudioHookProtocol:
         return [
             opened,
             OpenCall(
-                conversation_id=conversation_id,
-                organization_id=organization_id,
+                conversation_id=str(conversation_id),
+                organization_id=str(organization_id),
                 participant=participant,
                 language=str(language),
                 custom_config=custom or {},

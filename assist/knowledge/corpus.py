@@ -177,7 +177,7 @@ def load_kb(root: Path) -> KnowledgeBase:
     root = Path(root)
     problems: list[str] = []
     meta_path = root / "kb.yaml"
-    meta = KbMeta(name=root.name)
+    meta = KbMeta(name=root.name, match_threshold=None)
     if meta_path.exists():
         try:
             meta = KbMeta.model_validate(yaml.safe_load(meta_path.read_text()) or {})

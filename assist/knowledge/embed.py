@@ -26,7 +26,8 @@ BATCH_THREADS = max(1, min(4, os.cpu_count() or 1))
 def _normalise(vectors: npt.NDArray[np.floating]) -> Matrix:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
+    unit: Matrix = (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
+    return unit
 
 
 class Encoder(ABC):

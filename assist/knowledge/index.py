@@ -218,7 +218,7 @@ def build_part(
             if lexical is not None:
                 cache_file.with_suffix(".lexical.pkl").write_bytes(pickle.dumps(lexical))
             partial = cache_file.with_suffix(".partial.npz")
-            np.savez(partial, **arrays)
+            np.savez(partial, **arrays)  # type: ignore[arg-type]
             partial.replace(cache_file)  # last: an .npz present means the whole entry is
     bm25 = bm25s.BM25()
     bm25.index([tokens(t) for t in texts], show_progress=False)
