@@ -28,11 +28,20 @@ pytestmark = pytest.mark.model
 @pytest.fixture
 def server_process(tmp_path: Path):  # type: ignore[no-untyped-def]
     port = free_port()
-    env = {**os.environ, "ASSIST_AUDIOHOOK_API_KEY": "k", "ASSIST_DATA_DIR": str(ARTIFACTS / "server-data"),
-           "ASSIST_SHUTDOWN_GRACE_S": "10", "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "ASSIST_AUDIOHOOK_API_KEY": "k",
+        "ASSIST_DATA_DIR": str(ARTIFACTS / "server-data"),
+        "ASSIST_SHUTDOWN_GRACE_S": "10",
+        "HF_HUB_OFFLINE": "1",
+    }
     log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "server.py"), "--port", str(port), "--log-level", "info"],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "server.py"), "--port", str(port), "--log-level", "info"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.time() + 120
     while time.time() < deadline:
         with contextlib.suppress(httpx.HTTPError):
@@ -57,7 +66,7 @@ async def test_sigterm_finishes_calls_and_tells_clients(server_process, shared_d
     native = await websockets.connect(f"ws://127.0.0.1:{port}/native")
     await native.send(json.dumps({"type": "start", "call_id": "shutdown-native"}))
     for begin in range(0, len(stereo), 3200):
-        await native.send(encode_pcm(stereo[begin:begin + 3200], fmt))
+        await native.send(encode_pcm(stereo[begin : begin + 3200], fmt))
     await native.send(json.dumps({"type": "ping"}))  # the pong proves the server has the audio
     while (message := json.loads(await native.recv()))["type"] != "pong":
         native_messages.append(message)
@@ -70,7 +79,7 @@ async def test_sigterm_finishes_calls_and_tells_clients(server_process, shared_d
 
     pcmu = soxr.resample(stereo, 16000, 8000).astype(np.float32)
     for begin in range(0, len(pcmu), 1600):
-        await hook.send(encode_pcm(pcmu[begin:begin + 1600], wire))
+        await hook.send(encode_pcm(pcmu[begin : begin + 1600], wire))
     await hook.send(client.message("ping"))
     hook_messages: list[dict] = []
 
@@ -99,6 +108,11 @@ async def test_sigterm_finishes_calls_and_tells_clients(server_process, shared_d
     assert "disconnect" in kinds
     disconnect = next(m for m in hook_messages if m["type"] == "disconnect")
     assert disconnect["parameters"]["reason"] == "completed"
-    finals = [e["data"] for m in hook_messages if m["type"] == "event" for e in m["parameters"]["entities"]
-              if e["type"] == "transcript" and e["data"]["isFinal"]]
+    finals = [
+        e["data"]
+        for m in hook_messages
+        if m["type"] == "event"
+        for e in m["parameters"]["entities"]
+        if e["type"] == "transcript" and e["data"]["isFinal"]
+    ]
     assert finals and kinds.index("disconnect") > kinds.index("event")  # finals first, then disconnect
