@@ -10,6 +10,8 @@ from collections.abc import Callable
 from starlette.websockets import WebSocket, WebSocketState
 
 from assist.messages import Message
+from assist.services import Services
+from assist.web.auth import bearer, ingest_allowed
 from assist.web.hub import Outbox
 
 log = logging.getLogger(__name__)
@@ -73,3 +75,13 @@ async def forward(
                 return True
         if stop_on_call_end and message.get("type") == "call_ended" and message.get("call_id") == stop_on_call_end:
             return True
+
+
+async def accept_ingest(websocket: WebSocket) -> tuple[Services, Sender] | None:
+    """Check the ingest token and accept; None when the connection was refused."""
+    services: Services = websocket.app.state.services
+    if not ingest_allowed(services.settings, bearer(websocket.headers, websocket.query_params)):
+        await websocket.close(CLOSE_POLICY, "invalid or missing ingest token")
+        return None
+    await websocket.accept()
+    return services, Sender(websocket, services.settings.sidebar_send_timeout_s)

@@ -14,20 +14,16 @@ from assist.errors import AudioFormatError, ProtocolError
 from assist.events import SPEAKERS
 from assist.ingest import native
 from assist.messages import error_message
-from assist.services import Services
-from assist.web.auth import bearer, ingest_allowed
-from assist.web.connection import CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TRY_AGAIN, Sender, forward
+from assist.web.connection import CLOSE_NORMAL, CLOSE_TRY_AGAIN, accept_ingest, forward
 
 log = logging.getLogger(__name__)
 
 
 async def native_endpoint(websocket: WebSocket) -> None:
-    services: Services = websocket.app.state.services
-    if not ingest_allowed(services.settings, bearer(websocket.headers, websocket.query_params)):
-        await websocket.close(CLOSE_POLICY, "invalid or missing ingest token")
+    accepted = await accept_ingest(websocket)
+    if accepted is None:
         return
-    await websocket.accept()
-    sender = Sender(websocket, services.settings.sidebar_send_timeout_s)
+    services, sender = accepted
     protocol = native.NativeProtocol()
     session: CallSession | None = None
     audio: CallAudio | None = None

@@ -16,9 +16,7 @@ from assist.calls.session import CallMetadata, CallSession, CapacityError
 from assist.errors import AudioFormatError, ProtocolError
 from assist.events import SPEAKERS, Speaker
 from assist.ingest import twilio
-from assist.services import Services
-from assist.web.auth import bearer, ingest_allowed
-from assist.web.connection import CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TRY_AGAIN, Sender
+from assist.web.connection import CLOSE_NORMAL, CLOSE_TRY_AGAIN, accept_ingest
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +25,10 @@ MAX_GAP_FILL_S = 5.0  # a jump in media timestamps longer than this is not fille
 
 
 async def twilio_endpoint(websocket: WebSocket) -> None:
-    services: Services = websocket.app.state.services
-    if not ingest_allowed(services.settings, bearer(websocket.headers, websocket.query_params)):
-        await websocket.close(CLOSE_POLICY, "invalid or missing ingest token")
+    accepted = await accept_ingest(websocket)
+    if accepted is None:
         return
-    await websocket.accept()
-    sender = Sender(websocket, services.settings.sidebar_send_timeout_s)
+    services, sender = accepted
     protocol = twilio.TwilioProtocol()
     session: CallSession | None = None
     decoders: dict[Speaker, CallAudio] = {}

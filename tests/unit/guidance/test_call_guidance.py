@@ -2,49 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from assist.guidance.engine import CallGuidance
 from assist.guidance.offers import load_offers
 from assist.guidance.profiles import CustomerDirectory, CustomerProfile
 from assist.knowledge.corpus import Article, KnowledgeBase
-from assist.knowledge.embed import Encoder, EncoderSet, Matrix
-from assist.knowledge.index import build_index, tokens
+from assist.knowledge.index import build_index
 from assist.knowledge.search import Matcher
+from tests.fakes import FakeEncoders
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 BANK = REPO_ROOT / "kb" / "bank"
-DIM = 64
-
-
-class BagOfWordsEncoder(Encoder):
-    dim = DIM
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def encode(self, texts: Sequence[str]) -> Matrix:
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for term in tokens(text):
-                if term != "<empty>":
-                    out[row, int(hashlib.md5(term.encode()).hexdigest(), 16) % DIM] += 1.0
-        return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)).astype(np.float32)
-
-
-class FakeEncoderSet(EncoderSet):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fakes = {name: BagOfWordsEncoder(name) for name in ("minilm", "use")}
-
-    def get(self, name: str) -> Encoder:
-        return self.fakes[name]
 
 
 def make_article(id_: str, intent: str, title: str, phrasings: list[str], language: str = "en") -> Article:
@@ -111,7 +83,7 @@ KB = KnowledgeBase(
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
-    encoders = FakeEncoderSet()
+    encoders = FakeEncoders()
     return Matcher(build_index(KB, encoders, None), encoders)
 
 
