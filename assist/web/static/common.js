@@ -121,7 +121,7 @@ class CallView {
         .map(([action, label, cls]) => el("button", { class: cls, type: "button", "data-action": action, "aria-pressed": "false",
           onclick: () => this.onFeedback && this.onFeedback(this.call.call_id, id, action) }, label))) : null;
     const node = el("article", { class: `card ${kind}`, "data-testid": `${kind}-card`, "data-card-id": id },
-      el("h3", {}, el("span", { class: "grow" }, message.title), el("span", { class: "badge", title: "confidence" }, `${Math.round((message.confidence || 0) * 100)}%`)),
+      el("h3", {}, el("span", { class: "grow" }, message.title), this.badge(message, kind)),
       el("div", { class: "say" }, message.answer || message.pitch || ""),
       message.trigger && message.trigger.text ? el("div", { class: "why" }, `“${message.trigger.text}”`) : null,
       message.reason ? el("div", { class: "why" }, message.reason) : null,
@@ -131,6 +131,14 @@ class CallView {
     this.cards.set(id, node);
     const seen = this.feedback.get(id);
     if (seen) for (const action of seen) this.pressed(node, action);
+  }
+  // The blended match score is not a probability (its no-match line is ~0.45): agents see a
+  // plain label, the number stays in the tooltip for QA.
+  badge(message, kind) {
+    if (kind === "offer") return el("span", { class: "badge gold", title: message.value || "" }, "fits this caller");
+    const score = message.confidence || 0;
+    const label = score >= 0.7 ? "strong match" : "likely match";
+    return el("span", { class: `badge ${score >= 0.7 ? "" : "weak"}`, title: `match score ${score.toFixed(2)}` }, label);
   }
   markFeedback(message) {
     const actions = this.feedback.get(message.card_id) || new Set();
