@@ -8,11 +8,9 @@ import numpy as np
 import numpy.typing as npt
 
 from assist.audio.codec import AudioFormat, decode_frame
-from assist.audio.resample import StreamResampler
+from assist.audio.resample import TARGET_RATE_HZ, StreamResampler
 from assist.errors import AudioFormatError
 from assist.events import Speaker
-
-TARGET_RATE_HZ = 16_000
 
 
 class CallAudio:

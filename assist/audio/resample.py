@@ -6,11 +6,13 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
+TARGET_RATE_HZ = 16_000  # what VAD and Whisper take
+
 
 class StreamResampler:
     """Resamples one mono stream chunk by chunk; filter state carries across chunks."""
 
-    def __init__(self, in_rate_hz: int, out_rate_hz: int = 16_000) -> None:
+    def __init__(self, in_rate_hz: int, out_rate_hz: int = TARGET_RATE_HZ) -> None:
         self.in_rate_hz = in_rate_hz
         self.out_rate_hz = out_rate_hz
         self._stream = (

@@ -37,8 +37,8 @@ from assist.bench.scoring import (
     wer,
     words_in_silence,
 )
-from assist.cli.transcribe import stream_file
 from assist.events import SPEAKERS, FinalTranscript, Speaker, TranscriptEvent
+from assist.stt.filestream import stream_file
 from assist.stt.transcriber import SttService, SttSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -325,7 +325,6 @@ async def phase_long_call(service: SttService, calls: list[Recording], minutes: 
             if total >= target:
                 break
     audio = np.concatenate(parts)[:target]
-    rec = Recording("long-call", audio, SPEAKERS, [], {sp: "" for sp in SPEAKERS}, timed=False)
     samples: list[tuple[float, float]] = []
     fmt = AudioFormat("l16", 16000, 2)
     call_events: list[TranscriptEvent] = []
@@ -356,7 +355,6 @@ async def phase_long_call(service: SttService, calls: list[Recording], minutes: 
         "growth_after_1min_mb": samples[-1][1] - after_first_minute,
         "finals": sum(1 for e in call_events if isinstance(e, FinalTranscript)),
         "rss_samples": samples,
-        "unused": rec.name,
     }
 
 

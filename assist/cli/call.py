@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from assist.bench.clients import stream_native
-from assist.cli.transcribe import load_wire_audio
 from assist.errors import AssistError
+from assist.stt.filestream import load_wire_audio
 
 
 def register(commands: Any) -> None:

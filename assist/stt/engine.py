@@ -13,9 +13,9 @@ more tokens than speech could hold, very low confidence) is redone with the full
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -207,9 +207,7 @@ class WhisperEngine:
         n_frames = int(window_s * RATE_HZ / HOP_SAMPLES)
         n_samples = n_frames * HOP_SAMPLES
         extractor = self._model.feature_extractor
-        features = np.empty(
-            (len(items), extractor.n_mels if hasattr(extractor, "n_mels") else 80, n_frames), np.float32
-        )
+        features = np.empty((len(items), extractor.mel_filters.shape[0], n_frames), np.float32)
         for row, item in enumerate(items):
             audio = item.audio[:n_samples]
             padded = np.zeros(n_samples, dtype=np.float32)
@@ -288,16 +286,7 @@ class WhisperEngine:
                 for w in words
                 if str(w["word"]).strip()
             )
-            old = outputs[index]
-            outputs[index] = DecodeOutput(
-                text=old.text,
-                avg_logprob=old.avg_logprob,
-                no_speech_prob=old.no_speech_prob,
-                padded_s=old.padded_s,
-                non_speech=old.non_speech,
-                fallback=old.fallback,
-                words=_merge_punctuation(cleaned),
-            )
+            outputs[index] = dataclasses.replace(outputs[index], words=_merge_punctuation(cleaned))
 
 
 def _merge_punctuation(words: tuple[DecodedWord, ...]) -> tuple[DecodedWord, ...]:
@@ -310,10 +299,3 @@ def _merge_punctuation(words: tuple[DecodedWord, ...]) -> tuple[DecodedWord, ...
         else:
             merged.append(word)
     return tuple(merged)
-
-
-def timed_decode(engine: WhisperEngine, items: Sequence[DecodeItem]) -> tuple[list[DecodeOutput], float]:
-    """Decode and return the wall time in milliseconds (for per-stage timings)."""
-    started = time.perf_counter()
-    outputs = engine.decode(items)
-    return outputs, (time.perf_counter() - started) * 1000

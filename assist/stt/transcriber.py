@@ -160,9 +160,6 @@ class CallTranscriber:
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
-    def position_s(self, speaker: Speaker) -> float:
-        return self._streams[speaker].position_s
-
     def _submit(self, request: DecodeRequest) -> None:
         item = DecodeItem(
             audio=request.audio,

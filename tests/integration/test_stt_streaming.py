@@ -15,9 +15,9 @@ from whisper_normalizer.english import EnglishTextNormalizer
 
 from assist.audio.codec import AudioFormat
 from assist.audio.frontend import CallAudio
-from assist.cli.transcribe import stream_file
 from assist.errors import UnsupportedFormatError
 from assist.events import SPEAKERS, FinalTranscript, TranscriptEvent
+from assist.stt.filestream import stream_file
 from assist.stt.transcriber import SttService
 
 pytestmark = pytest.mark.model
