@@ -50,6 +50,12 @@ class AssistServer(uvicorn.Server):
         loop.call_soon_threadsafe(lambda: loop.create_task(drain()))
 
 
+def call_log(settings: Settings) -> str:
+    if settings.database_url and settings.database_url.startswith("postgres"):
+        return "PostgreSQL " + settings.database_url.split("@")[-1]  # never print the password
+    return f"SQLite {settings.database_url or settings.data_dir / 'calls.db'}"
+
+
 def print_urls(settings: Settings, host: str, port: int) -> None:
     base = settings.public_url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     ws = base.replace("http", "ws", 1)
@@ -57,6 +63,8 @@ def print_urls(settings: Settings, host: str, port: int) -> None:
         f"assist is running on {base}",
         f"  Agent sidebar ({DEMO_AGENT}): {base}/sidebar?agent={DEMO_AGENT}&token={settings.agent_token(DEMO_AGENT)}",
         f"  Supervisor:                  {base}/supervisor?token={settings.role_token('supervisor')}",
+        f"  Quality review (QA):         {base}/qa?token={settings.role_token('qa')}",
+        f"  Call log:                    {call_log(settings)}  (QA API: {base}/api/openapi.json)",
         f"  Native ingest:               {ws}/native",
         f"  Twilio Media Streams:        {ws}/twilio",
         f"  Genesys AudioHook:           {ws}/audiohook"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +56,28 @@ class Settings(BaseSettings):
     data_dir: Path = REPO_ROOT / "var"
     database_url: str | None = None  # postgresql://... ; None = SQLite in data_dir
     kb_dir: Path | None = REPO_ROOT / "kb" / "bank"  # None: transcripts only, no guidance
+    node_id: str = Field(default_factory=socket.gethostname)  # whose open calls a restart marks interrupted
+    calllog_final_timeout_s: float = Field(1.0, gt=0)  # longest a final waits for its write
+    retention_days: float | None = Field(None, gt=0)  # delete calls older than this (None: keep)
+    transfer_window_s: float = Field(1800.0, ge=0)  # an earlier leg this recent is a transfer
+
+    # Redaction (before storage; and on the sidebar too unless redact_live is off)
+    redact: bool = True
+    redact_kinds: tuple[str, ...] = ("card", "cvv", "expiry", "ssn", "national_id", "phone", "email", "account")
+    redact_live: bool = True
+
+    # Quality review
+    qa_scorecard: Path | None = None  # YAML scorecard; None: the built-in one
+
+    @field_validator("redact_kinds")
+    @classmethod
+    def _known_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from assist.calllog.redact import REDACTION_KINDS
+
+        unknown = sorted(set(value) - set(REDACTION_KINDS))
+        if unknown:
+            raise ValueError(f"unknown redaction kind(s) {', '.join(unknown)}; known: {', '.join(REDACTION_KINDS)}")
+        return value
 
     @field_validator("audiohook_client_secret")
     @classmethod

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from assist.calllog.recorder import CallRecorder
+from assist.calllog.redact import Redactor
+from assist.calllog.store import CallStore, open_store
 from assist.config import Settings
 from assist.guidance.engine import GuidanceService
 from assist.metrics import Metrics
@@ -13,6 +16,7 @@ from assist.web.hub import SidebarHub
 
 if TYPE_CHECKING:
     from assist.calls.session import CallSession
+    from assist.qa.scorecard import Scorecard
 
 
 @dataclass
@@ -21,9 +25,12 @@ class Services:
     stt: SttService
     hub: SidebarHub
     metrics: Metrics
+    recorder: CallRecorder
     guidance: GuidanceService | None = None
+    redactor: Redactor | None = None
     sessions: dict[str, CallSession] = field(default_factory=dict)
     accepting: bool = True  # False while shutting down
+    scorecard: Scorecard | None = None
 
     @classmethod
     def create(
@@ -44,10 +51,29 @@ class Services:
         metrics = Metrics(lambda: services.stt.scheduler)
         if guidance is None and settings.kb_dir is not None:
             guidance = GuidanceService(settings.kb_dir, settings.data_dir / "kb-cache")
+        from assist.qa.review import load_scorecard, recover_open_calls
+
+        scorecard = load_scorecard(settings.qa_scorecard)  # a broken scorecard stops the start, clearly
+
+        def open_call_log() -> CallStore:
+            store = open_store(settings.database_url, settings.data_dir)
+            recover_open_calls(store, settings.node_id, scorecard)
+            return store
+
         services = cls(
-            settings=settings, stt=stt, hub=SidebarHub(settings.sidebar_queue_size), metrics=metrics, guidance=guidance
+            settings=settings,
+            stt=stt,
+            hub=SidebarHub(settings.sidebar_queue_size),
+            metrics=metrics,
+            recorder=CallRecorder(
+                open_call_log, registry=metrics.registry, final_timeout_s=settings.calllog_final_timeout_s
+            ),
+            guidance=guidance,
+            redactor=Redactor(settings.redact_kinds) if settings.redact else None,
         )
+        services.scorecard = scorecard
         return services
 
     def close(self) -> None:
+        self.recorder.close()
         self.stt.close()

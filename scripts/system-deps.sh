@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the tests need that a fresh machine lacks: chromium (browser tests).
+# Debian packages the tests need that a fresh machine lacks: chromium (browser tests) and the
+# PostgreSQL server binaries (tests/pgserver.py starts a throwaway cluster; no system service is used).
 # Idempotent: installs only what is missing. Needs root (CI runs as root) or sudo.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -10,6 +10,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+pytest_plugins = ["tests.pg_plugin"]  # a throwaway PostgreSQL server for the session (postgres_url)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -54,6 +56,14 @@ class LiveServer:
     def supervisor_token(self) -> str:
         return self.services.settings.role_token("supervisor")  # type: ignore[attr-defined]
 
+    @property
+    def qa_token(self) -> str:
+        return self.services.settings.role_token("qa")  # type: ignore[attr-defined]
+
+    @property
+    def qa_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.qa_token}"}
+
 
 def free_port() -> int:
     import socket
@@ -71,32 +81,66 @@ def guidance_service() -> object:
     return GuidanceService(REPO_ROOT / "kb" / "bank", ARTIFACTS / "kb-cache")
 
 
-@pytest.fixture(scope="session")
-def live_server(stt_service: object, guidance_service: object) -> Iterator[LiveServer]:
+def start_live_server(services: object) -> tuple[object, object]:
     import threading
     import time
 
     import uvicorn
 
-    from assist.config import Settings
-    from assist.services import Services
     from assist.web.app import build_app
 
-    port = free_port()
-    settings = Settings(
-        port=port, secret_key=SECRET_KEY, audiohook_api_key=AUDIOHOOK_KEY, data_dir=ARTIFACTS / "server-data"
-    )
-    services = Services.create(settings, stt=stt_service, guidance=guidance_service)  # type: ignore[arg-type]
+    port = services.settings.port  # type: ignore[attr-defined]
     server = uvicorn.Server(
         uvicorn.Config(build_app(services), host="127.0.0.1", port=port, ws="websockets-sansio", log_level="warning")
     )
-    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread = threading.Thread(target=server.run, name=f"live-server-{port}", daemon=True)
     thread.start()
     deadline = time.time() + 30
     while not server.started:
         if time.time() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.05)
-    yield LiveServer(services, port)
-    server.should_exit = True
-    thread.join(10)
+    return server, thread
+
+
+def live_settings(**overrides: object) -> object:
+    from assist.config import Settings
+
+    return Settings(
+        port=free_port(),
+        secret_key=SECRET_KEY,
+        audiohook_api_key=AUDIOHOOK_KEY,
+        data_dir=ARTIFACTS / "server-data",  # the knowledge-base index cache survives between runs
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    stt_service: object, guidance_service: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The in-process server on the embedded call log (a fresh SQLite file per session)."""
+    from assist.services import Services
+
+    database = tmp_path_factory.mktemp("calllog") / "calls.db"
+    settings = live_settings(database_url=f"sqlite:///{database}", node_id="test-sqlite")
+    services = Services.create(settings, stt=stt_service, guidance=guidance_service)  # type: ignore[arg-type]
+    server, thread = start_live_server(services)
+    yield LiveServer(services, settings.port)  # type: ignore[attr-defined]
+    server.should_exit = True  # type: ignore[attr-defined]
+    thread.join(10)  # type: ignore[attr-defined]
+    services.close()
+
+
+@pytest.fixture(scope="session")
+def live_server_pg(stt_service: object, guidance_service: object, postgres_url: str) -> Iterator[LiveServer]:
+    """The same server with its call log on the session's PostgreSQL server."""
+    from assist.services import Services
+
+    settings = live_settings(database_url=postgres_url, node_id="test-postgres")
+    services = Services.create(settings, stt=stt_service, guidance=guidance_service)  # type: ignore[arg-type]
+    server, thread = start_live_server(services)
+    yield LiveServer(services, settings.port)  # type: ignore[attr-defined]
+    server.should_exit = True  # type: ignore[attr-defined]
+    thread.join(10)  # type: ignore[attr-defined]
+    services.close()

@@ -1,4 +1,5 @@
-"""The one place a call's stages are wired: audio → speech core → (guidance) → hub (→ log).
+"""The one place a call's stages are wired: audio → speech core → redaction → call log → hub,
+with guidance on the side.
 
 Every ingest adapter (AudioHook, Twilio, native) makes one CallSession per call, pushes 16 kHz
 audio per speaker into it, and ends it. What the session produces goes to the hub, which fans
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from assist.audio.resample import TARGET_RATE_HZ
+from assist.calllog.call import CallLog
+from assist.calllog.redact import redact_words
 from assist.errors import AssistError
 from assist.events import FinalTranscript, Speaker, TranscriptEvent
 from assist.messages import Message, transcript_message
@@ -69,7 +73,13 @@ class CallSession:
         self._pump: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._guider: asyncio.Task[None] | None = None
+        self._handover: asyncio.Task[None] | None = None
         self._guidance_queue: asyncio.Queue[Message] = asyncio.Queue()
+        self.redaction = services.redactor.new_call() if services.redactor is not None else None
+        self.calllog = CallLog(services.recorder, self.call_id)
+        self.logged: list[Message] = []  # every stored event but interims: what QA reviews
+        self.paused = False
+        self._discarded_s: dict[str, float] = {}  # audio dropped while paused, per speaker
         self.ended = False
         self._handling = False
         # How the connection that owns the call winds it down on server shutdown (it tells its
@@ -88,12 +98,29 @@ class CallSession:
             raise CapacityError(f"server is at its limit of {services.settings.max_calls} calls")
         session = cls(services, meta)
         services.sessions[session.call_id] = session
+        session.calllog.start(
+            {
+                "id": session.call_id,
+                "node_id": services.settings.node_id,
+                "platform": meta.platform,
+                "platform_call_id": meta.platform_call_id,
+                "caller_number": meta.caller_number,
+                "agent_id": session.live.agent_id,
+                "language": meta.language,
+                "caller": session.live.caller,
+                "started_at": session.live.started_at,
+            }
+        )
+        started = {**session.live.summary(), "emitted_s": 0.0}
+        session.calllog.event(started)  # who called whom: QA and the summary read it
+        session.logged.append(started)
         services.hub.start_call(session.live)
         services.metrics.active_calls.labels(meta.platform).inc()
         services.metrics.calls_total.labels(meta.platform).inc()
         session._pump = asyncio.create_task(session._run(), name=f"call-{session.call_id}")
+        session._ticker = asyncio.create_task(session._tick(), name=f"tick-{session.call_id}")
+        session._handover = asyncio.create_task(session._find_earlier_legs(), name=f"handover-{session.call_id}")
         if session.guidance is not None:
-            session._ticker = asyncio.create_task(session._tick(), name=f"tick-{session.call_id}")
             session._guider = asyncio.create_task(session._guide(), name=f"guide-{session.call_id}")
         session.log.info("call started: %s %s agent=%s", meta.platform, meta.platform_call_id, meta.agent_id)
         return session
@@ -103,18 +130,45 @@ class CallSession:
         return self.services.hub.subscribe_call(self.call_id)
 
     async def push(self, speaker: Speaker, samples: npt.NDArray[np.float32]) -> None:
-        if not self.ended and len(samples):
-            await self._transcriber.push(speaker, samples)
+        if self.ended or not len(samples):
+            return
+        if self.paused:  # e.g. a card number being taken by an IVR: never transcribed or stored
+            self._discarded_s[speaker] = self._discarded_s.get(speaker, 0.0) + len(samples) / TARGET_RATE_HZ
+            return
+        await self._transcriber.push(speaker, samples)
 
     async def pause(self) -> None:
-        """The platform paused the audio: finalise what was said so far."""
+        """The audio pauses (AudioHook ``paused``, a native ``pause``): finalise what was said so
+        far; anything that still arrives until ``resume`` is dropped."""
+        if self.paused:
+            return
         await self._transcriber.cut()
+        self.paused = True
+        self.publish({"type": "paused", "call_id": self.call_id, "emitted_s": round(self.elapsed_s(), 3)})
+
+    def resume(self, discarded_s: float = 0.0) -> None:
+        if not self.paused:
+            return
+        self.paused = False
+        self.publish(
+            {
+                "type": "resumed",
+                "call_id": self.call_id,
+                "emitted_s": round(self.elapsed_s(), 3),
+                "discarded_s": round(discarded_s + max(self._discarded_s.values(), default=0.0), 3),
+            }
+        )
+        self._discarded_s.clear()
 
     def publish(self, message: Message) -> None:
+        """To the sidebar and the call log (finals go through ``_handle``, which stores them first)."""
         self.services.hub.publish(self.call_id, message)
+        self.calllog.event(message)
+        if message.get("type") != "interim":
+            self.logged.append(message)
 
     async def end(self, reason: str) -> None:
-        """Finish the call: every final still being decoded is delivered first."""
+        """Finish the call: every final still being decoded is delivered and stored first."""
         if self.ended:
             return
         self.ended = True
@@ -126,13 +180,32 @@ class CallSession:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._guidance_queue.join(), GUIDANCE_DRAIN_S)
         finally:
-            for task in (self._pump, self._ticker, self._guider):
+            for task in (self._pump, self._ticker, self._guider, self._handover):
                 if task is not None:
                     task.cancel()
             self.services.hub.end_call(self.call_id, reason)
             self.services.sessions.pop(self.call_id, None)
             self.services.metrics.active_calls.labels(self.meta.platform).dec()
             self.log.info("call ended: %s", reason)
+        await self._close_log(reason)
+
+    async def _close_log(self, reason: str) -> None:
+        """Score and summarise the call, and close it in the call log (after the sidebar knows)."""
+        self.calllog.event(
+            {"type": "call_ended", "call_id": self.call_id, "reason": reason, "emitted_s": self.elapsed_s()}
+        )
+        qa = summary = None
+        scorecard = self.services.scorecard
+        if scorecard is not None:
+            from assist.qa.review import review
+
+            try:
+                qa, summary = await asyncio.get_running_loop().run_in_executor(None, review, self.logged, scorecard)
+            except Exception:
+                self.log.exception("post-call review failed")
+        await self.calllog.finish(
+            reason=reason, duration_s=round(self.elapsed_s(), 3), history=self.logged, qa=qa, summary=summary
+        )
 
     async def _run(self) -> None:
         """Transcripts go out the moment they exist; guidance follows on its own queue, so a
@@ -141,7 +214,7 @@ class CallSession:
             event = await self._transcriber.events.get()
             self._handling = True
             try:
-                message = self._handle(event)
+                message = await self._handle(event)
                 if self.guidance is not None:
                     self._guidance_queue.put_nowait(message)
             except Exception:  # a bug in one stage must not silence the rest of the call
@@ -169,25 +242,68 @@ class CallSession:
                 self._guidance_queue.task_done()
 
     async def _tick(self) -> None:
-        assert self.guidance is not None
         while True:
             await asyncio.sleep(1.0)
-            for alert in self.guidance.tick(self.elapsed_s()):
-                self.publish({**alert, "call_id": self.call_id})
+            if self.guidance is not None:
+                for alert in self.guidance.tick(self.elapsed_s()):
+                    self.publish({**alert, "call_id": self.call_id})
+            self.calllog.flush()
 
-    def _handle(self, event: TranscriptEvent) -> Message:
+    async def _find_earlier_legs(self) -> None:
+        """A transfer: the same conversation (or caller) seen moments ago, on another leg. The
+        new agent gets a handover note, so the customer does not repeat themselves."""
+        from assist.qa.handover import find_earlier_leg
+
+        try:
+            found = await find_earlier_leg(self.services, self)
+        except Exception:  # best effort: a call is never held up by looking for its history
+            self.log.exception("looking up earlier legs failed")
+            return
+        if found is not None:
+            self.publish({**found, "call_id": self.call_id, "emitted_s": round(self.elapsed_s(), 3)})
+
+    async def _handle(self, event: TranscriptEvent) -> Message:
+        """Redact, store (finals, before anyone sees them), publish. Returns what guidance reads."""
         message = transcript_message(self.call_id, event)
+        stored = self._redacted(message)
+        live = stored if self.services.settings.redact_live else message
         if isinstance(event, FinalTranscript):
             metrics = self.services.metrics.stage_latency
             metrics.labels("endpoint").observe(max(0.0, event.timings.trigger_s - event.end_s))
             metrics.labels("queue").observe(event.timings.queued_ms / 1000)
             metrics.labels("decode").observe(event.timings.decode_ms / 1000)
+            started = time.perf_counter()
+            await self.calllog.final(stored)
+            metrics.labels("store").observe(time.perf_counter() - started)
+            self.logged.append(stored)
             metrics.labels("final_total").observe(max(0.0, event.emitted_s - event.end_s))
-        self.publish(message)
-        return message
+            self.services.hub.publish(self.call_id, live)
+        else:
+            self.services.hub.publish(self.call_id, live)
+            self.calllog.event(stored)
+        return stored
+
+    def _redacted(self, message: Message) -> Message:
+        if self.redaction is None or not message.get("text"):
+            return message
+        speaker, text = str(message["speaker"]), str(message["text"])
+        language = str(message.get("language") or self._transcriber.language)
+        if message["type"] == "final":
+            result = self.redaction.redact(speaker, text, language=language)
+        else:
+            result = self.redaction.redact_interim(speaker, text, language=language)
+        if not result.redactions:
+            return message
+        redacted = {**message, "text": result.text, "redactions": result.as_records()}
+        if message.get("words"):
+            texts = redact_words(text, [w["text"] for w in message["words"]], result)
+            if " ".join("".join(texts).split()) != " ".join(result.text.split()):
+                texts = ["" for _ in texts]  # words that cannot be lined up with the text: keep timings only
+            redacted["words"] = [{**w, "text": t} for w, t in zip(message["words"], texts, strict=True)]
+        return redacted
 
 
-FEEDBACK_ACTIONS = ("used", "dismissed", "helpful", "not_helpful")
+FEEDBACK_ACTIONS = ("used", "dismissed", "helpful", "not_helpful", "offered", "accepted", "declined")
 
 
 def record_feedback(services: Services, call_id: str, card_id: str, action: str, source: str) -> Message | None:
@@ -206,9 +322,15 @@ def record_feedback(services: Services, call_id: str, card_id: str, action: str,
         "at": time.time(),
     }
     call.feedback.append(entry)
-    services.hub.publish(call_id, entry)
     session = services.sessions.get(call_id)
-    if session is not None and session.guidance is not None:
+    if session is None:
+        services.hub.publish(call_id, entry)
+        return entry
+    entry["emitted_s"] = round(session.elapsed_s(), 3)
+    services.hub.publish(call_id, entry)
+    session.calllog.feedback(entry)
+    session.logged.append(entry)
+    if session.guidance is not None:
         session.guidance.on_feedback(card_id, action, session.elapsed_s())
     return entry
 

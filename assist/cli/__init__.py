@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 
-from assist.cli import call, kb, transcribe
+from assist.cli import call, calls, kb, transcribe
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     transcribe.register(commands)
     call.register(commands)
     kb.register(commands)
+    calls.register(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -80,7 +80,18 @@ class Feedback:
     action: str
 
 
-Action = Start | Audio | Ping | Stop | Feedback
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Stop listening (e.g. while the customer reads out a card number): audio sent until
+    ``resume`` is dropped, never transcribed, never stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    pass
+
+
+Action = Start | Audio | Ping | Stop | Feedback | Pause | Resume
 
 
 class NativeProtocol:
@@ -113,6 +124,10 @@ class NativeProtocol:
         if kind == "stop":
             self.state = "stopped"
             return Stop()
+        if kind == "pause":
+            return Pause()
+        if kind == "resume":
+            return Resume()
         if kind == "feedback":
             card_id, action = data.get("card_id"), data.get("action")
             if not isinstance(card_id, str) or not isinstance(action, str):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -15,6 +17,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from assist.calllog.store import CallStore
 from assist.errors import AssistError
 from assist.ingest.signature import SignatureVerifier
 from assist.services import Services
@@ -22,6 +25,20 @@ from assist.web.auth import agent_allowed, bearer, role_allowed
 from assist.web.ingest_audiohook import audiohook_endpoint
 from assist.web.ingest_native import native_endpoint
 from assist.web.ingest_twilio import twilio_endpoint
+from assist.web.qa_api import (
+    agent_stats,
+    by_platform_id,
+    call_note,
+    delete_before,
+    delete_call,
+    export_call,
+    get_call,
+    list_calls,
+    openapi_json,
+    qa_only,
+    replay_endpoint,
+    transfer,
+)
 from assist.web.viewers import sidebar_endpoint, supervisor_endpoint
 
 STATIC = Path(__file__).parent / "static"
@@ -38,6 +55,7 @@ async def readyz(request: Request) -> Response:
     ready = services.accepting
     body = {
         "status": "ready" if ready else "draining",
+        "call_log": services.recorder.status(),  # reported, but a sick call log never stops live calls
         "active_calls": len(services.sessions),
         "max_calls": services.settings.max_calls,
         "stt_queue_depth": services.stt.scheduler.depth,
@@ -116,14 +134,35 @@ async def watch_knowledge_base(services: Services) -> None:
             await asyncio.sleep(KB_POLL_S * 6)  # do not re-report the same mistake every poll
 
 
+async def apply_retention(services: Services) -> None:
+    """Delete calls older than retention_days, hourly (None: keep everything)."""
+    days = services.settings.retention_days
+    if days is None:
+        return
+    while True:
+        before = time.time() - days * 86400
+        try:
+            deleted = await services.recorder.read(partial(CallStore.delete_before, before=before))
+            if deleted:
+                log.info("retention: deleted %d call(s) older than %g days", deleted, days)
+        except AssistError as error:
+            log.error("retention: %s", error)
+        await asyncio.sleep(3600)
+
+
 def build_app(services: Services) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        watcher = asyncio.create_task(watch_knowledge_base(services))
+        tasks = [
+            asyncio.create_task(watch_knowledge_base(services)),
+            asyncio.create_task(services.recorder.retry_forever()),
+            asyncio.create_task(apply_retention(services)),
+        ]
         try:
             yield
         finally:
-            watcher.cancel()
+            for task in tasks:
+                task.cancel()
 
     app = Starlette(
         lifespan=lifespan,
@@ -136,6 +175,17 @@ def build_app(services: Services) -> Starlette:
             Route("/supervisor", page("supervisor.html")),
             Route("/api/live/calls", live_calls),
             Route("/api/live/calls/{call_id}", live_call),
+            Route("/qa", page("qa.html")),
+            Route("/api/openapi.json", openapi_json),
+            Route("/api/calls", qa_only(list_calls), methods=["GET"]),
+            Route("/api/calls", qa_only(delete_before), methods=["DELETE"]),
+            Route("/api/calls/by-platform-id/{platform_call_id}", qa_only(by_platform_id)),
+            Route("/api/calls/{call_id}", qa_only(get_call), methods=["GET"]),
+            Route("/api/calls/{call_id}", qa_only(delete_call), methods=["DELETE"]),
+            Route("/api/calls/{call_id}/export", qa_only(export_call)),
+            Route("/api/calls/{call_id}/note", call_note),
+            Route("/api/qa/agents", qa_only(agent_stats)),
+            Route("/api/live/calls/{call_id}/transfer", transfer, methods=["POST"]),
             Route("/api/kb", kb_status, methods=["GET", "POST"]),
             Route("/api/kb/reload", kb_status, methods=["POST"]),
             WebSocketRoute("/audiohook", audiohook_endpoint),
@@ -143,6 +193,7 @@ def build_app(services: Services) -> Starlette:
             WebSocketRoute("/native", native_endpoint),
             WebSocketRoute("/ws/sidebar", sidebar_endpoint),
             WebSocketRoute("/ws/supervisor", supervisor_endpoint),
+            WebSocketRoute("/ws/replay/{call_id}", replay_endpoint),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
     )

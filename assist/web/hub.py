@@ -174,10 +174,21 @@ class SidebarHub:
         del self.calls[call_id]
         self._by_call.pop(call_id, None)
 
+    def reassign(self, call_id: str, agent_id: str) -> None:
+        """A transfer: the call moves to another agent's sidebar, with everything so far."""
+        call = self.calls.get(call_id)
+        if call is None or call.agent_id == agent_id:
+            return
+        call.agent_id = agent_id
+        for outbox in self._by_agent.get(agent_id, set()):
+            outbox.preload(call.snapshot())
+
     def publish(self, call_id: str, message: Message) -> None:
         call = self.calls.get(call_id)
         if call is None:
             return
+        # Wall-clock time of publication: with the client's receive time it gives the push latency.
+        message.setdefault("published_at", round(time.time(), 4))
         kind = message.get("type")
         speaker = str(message.get("speaker", ""))
         if kind == INTERIM:

@@ -190,6 +190,9 @@ async def _handle(conn: AudioHookConnection, action: ah.Action) -> str | None:
     elif isinstance(action, ah.Paused):
         if conn.session is not None:
             await conn.session.pause()
+    elif isinstance(action, ah.Resumed):
+        if conn.session is not None:
+            conn.session.resume(action.discarded_s)
     elif isinstance(action, ah.CloseRequested):
         # Deliver every final as an event first, then 'closed' (well inside the 10 s allowed).
         await conn.end_call("completed")

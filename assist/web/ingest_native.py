@@ -66,6 +66,10 @@ async def native_endpoint(websocket: WebSocket) -> None:
                     assert decoder is not None
                     for speaker, samples in decoder.decode(action.data).items():
                         await session.push(speaker, samples)
+                elif isinstance(action, native.Pause) and session is not None:
+                    await session.pause()
+                elif isinstance(action, native.Resume) and session is not None:
+                    session.resume()
                 elif isinstance(action, native.Ping):
                     await sender.send({"type": "pong"})
                 elif isinstance(action, native.Feedback) and session is not None:

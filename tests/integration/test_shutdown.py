@@ -32,6 +32,8 @@ def server_process(tmp_path: Path):  # type: ignore[no-untyped-def]
         **os.environ,
         "ASSIST_AUDIOHOOK_API_KEY": "k",
         "ASSIST_DATA_DIR": str(ARTIFACTS / "server-data"),
+        "ASSIST_DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}",
+        "ASSIST_NODE_ID": "shutdown-test",
         "ASSIST_SHUTDOWN_GRACE_S": "10",
         "HF_HUB_OFFLINE": "1",
     }

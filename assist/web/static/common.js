@@ -85,6 +85,9 @@ class CallView {
       case "offer": return this.card(message, "offer");
       case "signal": return this.alert(message);
       case "feedback": return this.markFeedback(message);
+      case "handover": case "transferred": return this.handover(message);
+      case "paused": return this.notice("Recording paused: nothing is transcribed or stored until it resumes.", "paused");
+      case "resumed": return this.notice("Recording resumed.", "resumed");
       case "call_ended": this.call.ended = true; this.call.endReason = message.reason; return this.renderCaller();
     }
   }
@@ -149,6 +152,18 @@ class CallView {
   pressed(node, action) {
     node.querySelector(`button[data-action="${action}"]`)?.setAttribute("aria-pressed", "true");
     if (action === "used" || action === "dismissed") node.classList.add("done");
+  }
+  // An earlier leg of this conversation (a transfer) or a repeat caller: what was already said.
+  handover(message) {
+    this.root.alertsPanel.hidden = false;
+    const title = message.type === "transferred" ? `Transferred to ${message.to_agent_id}`
+      : message.kind === "transfer" ? "Transferred call: what the customer already told us" : "Called recently";
+    this.root.alerts.prepend(el("div", { class: "alert handover", "data-testid": "handover" },
+      el("strong", {}, title), el("span", { class: "note" }, message.note || "")));
+  }
+  notice(text, kind) {
+    const box = this.root.transcript;
+    box.append(el("div", { class: `notice ${kind}`, "data-testid": `notice-${kind}` }, text));
   }
   alert(message) {
     this.root.alertsPanel.hidden = false;

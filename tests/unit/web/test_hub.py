@@ -268,7 +268,9 @@ async def test_publish_keeps_history_and_current_interims():
     assert set(call.interims) == {"customer"}
     hub.publish("c1", signal("c1", "angry"))
     assert [m["type"] for m in call.history] == ["final", "signal"]
-    assert call.alerts == [signal("c1", "angry")]
+    [alert] = call.alerts
+    assert alert.pop("published_at") > 0  # stamped for push latency
+    assert alert == signal("c1", "angry")
 
 
 async def test_subscribe_call_snapshot_and_unknown_call():

@@ -1,0 +1,1 @@
+"""The call log: durable storage of every call, redaction, QA."""

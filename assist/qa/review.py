@@ -1,0 +1,50 @@
+"""Post-call review: the scorecard and the summary of a finished call, from what it logged."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from assist.calllog.call import call_tags
+from assist.calllog.store import CallStore
+from assist.qa.scorecard import Scorecard, load_scorecard, score_call
+from assist.qa.summary import summarize
+
+log = logging.getLogger(__name__)
+Message = dict[str, Any]
+
+__all__ = ["Scorecard", "load_scorecard", "recover_open_calls", "review"]
+
+
+def review(events: list[Message], scorecard: Scorecard) -> tuple[Message, Message]:
+    """(QA result, summary) as stored with the call."""
+    return score_call(events, scorecard).to_dict(), summarize(events).to_dict()
+
+
+def recover_open_calls(store: CallStore, node_id: str, scorecard: Scorecard) -> list[str]:
+    """Calls this node left open when it died: finish them as 'interrupted', scored on what was
+    stored. Runs once when the call log opens, before any new call."""
+    recovered = []
+    for call in store.open_calls(node_id):
+        events = store.events(call["id"])
+        try:
+            qa, summary = review(events, scorecard)
+        except Exception:  # a call that cannot be scored is still closed
+            log.exception("cannot review interrupted call %s", call["id"])
+            qa, summary = None, None
+        duration_s = max((float(e.get("emitted_s") or 0.0) for e in events), default=0.0)
+        store.finish_call(
+            call["id"],
+            status="interrupted",
+            end_reason="server_restart",
+            ended_at=time.time(),
+            duration_s=duration_s,
+            tags=call_tags(events),
+            qa=qa,
+            summary=summary,
+        )
+        recovered.append(call["id"])
+    if recovered:
+        log.warning("%d call(s) were open when this server last stopped: marked interrupted", len(recovered))
+    return recovered

@@ -1,0 +1,301 @@
+"""The QA API (documented by qa_schema.openapi()) and the stored-call replay websocket.
+
+Every route needs the QA role's token; reads run on the call log's reader threads. When the
+call log is down, the API answers 503 and live calls carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from assist.calllog.recorder import StoreUnavailable
+from assist.calllog.replay import schedule
+from assist.calllog.store import CallQuery, CallStore, StoreError
+from assist.services import Services
+from assist.web.auth import agent_allowed, bearer, role_allowed
+from assist.web.qa_schema import Transfer, openapi
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Request, Services], Awaitable[Response]]
+LIST_FIELDS = (
+    *("id", "platform", "platform_call_id", "caller_number", "agent_id", "language", "started_at", "ended_at"),
+    *("duration_s", "status", "end_reason", "transferred_from", "qa_score"),
+)
+
+
+def _error(message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def qa_only(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """QA token required; bad parameters → 400; call log down → 503."""
+
+    async def endpoint(request: Request) -> Response:
+        services: Services = request.app.state.services
+        if not role_allowed(services.settings, "qa", bearer(request.headers, request.query_params)):
+            return _error("QA token required (Authorization: Bearer ASSIST_QA_TOKEN)", 401)
+        try:
+            return await handler(request, services)
+        except (ValueError, ValidationError) as error:
+            return _error(f"bad request: {error}", 400)
+        except StoreUnavailable as error:
+            return _error(str(error), 503)
+        except StoreError as error:
+            log.error("QA API: %s", error)
+            return _error("the call log is unavailable right now", 503)
+
+    return endpoint
+
+
+def _number(request: Request, name: str) -> float | None:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number") from None
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer") from None
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be between {low} and {high}")
+    return number
+
+
+def call_query(request: Request) -> CallQuery:
+    params = request.query_params
+    status = params.get("status") or None
+    if status is not None and status not in ("live", "completed", "interrupted", "failed"):
+        raise ValueError("status must be live, completed, interrupted or failed")
+    return CallQuery(
+        since=_number(request, "since"),
+        until=_number(request, "until"),
+        agent_id=params.get("agent") or None,
+        intent=params.get("intent") or None,
+        signal=params.get("signal") or None,
+        offer=params.get("offer") or None,
+        status=status,
+        min_score=_number(request, "min_score"),
+        max_score=_number(request, "max_score"),
+        text=(params.get("q") or "").strip() or None,
+        limit=_int(request, "limit", 50, 1, 500),
+        offset=_int(request, "offset", 0, 0, 10_000_000),
+    )
+
+
+def list_item(row: dict[str, Any], tags: dict[str, list[str]], hits: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**{k: row.get(k) for k in LIST_FIELDS}, "tags": tags, "hits": hits}
+
+
+async def list_calls(request: Request, services: Services) -> Response:
+    query = call_query(request)
+
+    def run(store: CallStore) -> dict[str, Any]:
+        page = store.list_calls(query)
+        tags = store.tags_for([c["id"] for c in page.calls])
+        calls = [list_item(c, tags.get(c["id"], {}), page.hits.get(c["id"], [])) for c in page.calls]
+        following = query.offset + len(calls)
+        return {
+            "calls": calls,
+            "total": page.total,
+            "limit": query.limit,
+            "offset": query.offset,
+            "next_offset": following if following < page.total else None,
+        }
+
+    return JSONResponse(await services.recorder.read(run))
+
+
+async def delete_before(request: Request, services: Services) -> Response:
+    before = _number(request, "before")
+    if before is None:
+        raise ValueError("before (epoch s) is required")
+    deleted = await services.recorder.read(lambda store: store.delete_before(before))
+    log.info("QA API: deleted %d call(s) started before %s", deleted, before)
+    return JSONResponse({"deleted": deleted})
+
+
+async def get_call(request: Request, services: Services) -> Response:
+    call_id = request.path_params["call_id"]
+    call = await services.recorder.read(lambda store: store.get_call(call_id))
+    if call is None:
+        return _error("no such call", 404)
+    return JSONResponse({**call, "hits": []})
+
+
+async def delete_call(request: Request, services: Services) -> Response:
+    call_id = request.path_params["call_id"]
+    if call_id in services.sessions:
+        raise ValueError("the call is still in progress")
+    deleted = await services.recorder.read(lambda store: store.delete_call(call_id))
+    if not deleted:
+        return _error("no such call", 404)
+    log.info("QA API: deleted call %s", call_id)
+    return JSONResponse({"deleted": 1})
+
+
+def transcript_csv(call: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["call_id", "speaker", "utterance_id", "start_s", "end_s", "text", "confidence"])
+    for u in call["utterances"]:
+        writer.writerow(
+            [call["id"], u["speaker"], u["utterance_id"], u["start_s"], u["end_s"], u["text"], u["confidence"]]
+        )
+    return out.getvalue()
+
+
+async def export_call(request: Request, services: Services) -> Response:
+    call_id = request.path_params["call_id"]
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise ValueError("format must be json or csv")
+    call = await services.recorder.read(lambda store: store.get_call(call_id))
+    if call is None:
+        return _error("no such call", 404)
+    disposition = {"Content-Disposition": f'attachment; filename="call-{call_id}.{fmt}"'}
+    if fmt == "csv":
+        return Response(transcript_csv(call), media_type="text/csv", headers=disposition)
+    body = json.dumps({**call, "hits": []}, ensure_ascii=False, indent=1)
+    return Response(body, media_type="application/json", headers=disposition)
+
+
+async def by_platform_id(request: Request, services: Services) -> Response:
+    platform_call_id = request.path_params["platform_call_id"]
+
+    def run(store: CallStore) -> list[dict[str, Any]]:
+        rows = store.find_by_platform_id(platform_call_id)
+        tags = store.tags_for([r["id"] for r in rows])
+        return [list_item(r, tags.get(r["id"], {}), []) for r in rows]
+
+    calls = await services.recorder.read(run)
+    if not calls:
+        return _error("no call with that platform call id", 404)
+    return JSONResponse({"calls": calls})
+
+
+async def agent_stats(request: Request, services: Services) -> Response:
+    since, until = _number(request, "since"), _number(request, "until")
+    agents = await services.recorder.read(lambda store: store.agent_stats(since=since, until=until))
+    return JSONResponse({"agents": agents})
+
+
+async def call_note(request: Request) -> Response:
+    """The handover note: QA, supervisors, and the agent who has the call (mid-call too)."""
+    from assist.qa.summary import summarize, transfer_note
+
+    services: Services = request.app.state.services
+    call_id = request.path_params["call_id"]
+    token = bearer(request.headers, request.query_params)
+    session = services.sessions.get(call_id)
+    allowed = role_allowed(services.settings, "qa", token) or role_allowed(services.settings, "supervisor", token)
+    if not allowed and session is not None:
+        allowed = agent_allowed(services.settings, session.live.agent_id, token)
+    if not allowed:
+        return _error("QA or supervisor token, or the call's agent token, required", 401)
+    if session is not None:
+        events = list(session.logged)
+        body = {"call_id": call_id, "live": True, "note": transfer_note(events), "summary": summarize(events).to_dict()}
+        return JSONResponse(body)
+    try:
+        found = await services.recorder.read(lambda store: (store.get_call(call_id), store.events(call_id)))
+    except StoreError as error:
+        return _error(str(error), 503)
+    call, events = found
+    if call is None:
+        return _error("no such call", 404)
+    return JSONResponse({"call_id": call_id, "live": False, "note": transfer_note(events), "summary": call["summary"]})
+
+
+async def transfer(request: Request) -> Response:
+    """Move a live call to another agent (the supervisor, or the agent who has the call)."""
+    from assist.qa.handover import transfer_live_call
+
+    services: Services = request.app.state.services
+    call_id = request.path_params["call_id"]
+    token = bearer(request.headers, request.query_params)
+    session = services.sessions.get(call_id)
+    allowed = role_allowed(services.settings, "supervisor", token) or (
+        session is not None and agent_allowed(services.settings, session.live.agent_id, token)
+    )
+    if not allowed:
+        return _error("supervisor token, or the call's agent token, required", 401)
+    try:
+        body = Transfer.model_validate(await request.json())
+    except (ValidationError, json.JSONDecodeError) as error:
+        return _error(f"bad request: {error}", 400)
+    message = transfer_live_call(services, call_id, body.agent_id)
+    if message is None:
+        return _error("no such live call", 404)
+    return JSONResponse(message)
+
+
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(openapi())
+
+
+async def replay_endpoint(websocket: WebSocket) -> None:
+    """A stored call's event stream at its original timing (``speed`` times faster): the same
+    events the sidebar saw, starting with ``call_started`` and ending with ``replay_ended``."""
+    services: Services = websocket.app.state.services
+    if not role_allowed(services.settings, "qa", bearer(websocket.headers, websocket.query_params)):
+        await websocket.close(code=1008, reason="QA token required")
+        return
+    call_id = websocket.path_params["call_id"]
+    try:
+        speed = float(websocket.query_params.get("speed", "1"))
+        if not speed > 0:
+            raise ValueError
+    except ValueError:
+        await websocket.close(code=1008, reason="speed must be a positive number")
+        return
+    try:
+        found = await services.recorder.read(lambda store: (store.get_call(call_id), store.events(call_id)))
+    except StoreError as error:
+        await websocket.close(code=1011, reason=str(error)[:120])
+        return
+    call, events = found
+    if call is None:
+        await websocket.close(code=1008, reason="no such call")
+        return
+    await websocket.accept()
+    started = {
+        "type": "call_started",
+        "replay": True,
+        "speed": speed,
+        **{k: call.get(k) for k in ("platform", "platform_call_id", "caller_number", "agent_id", "language", "caller")},
+        "call_id": call_id,
+        "started_at": call["started_at"],
+    }
+    loop = asyncio.get_running_loop()
+    begun = loop.time()
+    try:
+        await websocket.send_json(started)
+        for at_s, event in schedule([e for e in events if e.get("type") != "call_started"], speed):
+            delay = begun + at_s - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await websocket.send_json(event)
+        await websocket.send_json({"type": "replay_ended", "call_id": call_id, "events": len(events)})
+        await websocket.close(code=1000)
+    except (WebSocketDisconnect, RuntimeError):
+        return  # the viewer left: nothing to clean up

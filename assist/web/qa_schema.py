@@ -1,0 +1,254 @@
+"""The QA API's OpenAPI document, built from pydantic models of what the endpoints return.
+
+The handlers in qa_api.py return plain dicts from the store; the tests check every response
+against this document (openapi-core), so the two cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Redaction(BaseModel):
+    kind: str
+    start: int
+    end: int
+
+
+class Utterance(_Open):
+    speaker: str = Field(description="customer | agent")
+    utterance_id: int
+    start_s: float = Field(description="seconds from the start of the call's audio")
+    end_s: float
+    emitted_s: float = Field(description="when the final was produced, same time axis")
+    text: str = Field(description="redacted before storage")
+    words: list[dict[str, Any]]
+    confidence: float | None
+    language: str | None
+    latency: dict[str, float] = Field(description="per-stage latency of this final, ms")
+    redactions: list[Redaction]
+
+
+class Hit(BaseModel):
+    speaker: str
+    utterance_id: int
+    start_s: float
+    end_s: float
+    text: str
+
+
+class CallItem(_Open):
+    id: str
+    platform: str
+    platform_call_id: str
+    caller_number: str | None
+    agent_id: str
+    language: str
+    started_at: float = Field(description="epoch seconds")
+    ended_at: float | None
+    duration_s: float | None
+    status: str = Field(description="live | completed | interrupted | failed")
+    end_reason: str | None
+    transferred_from: str | None
+    qa_score: float | None
+    tags: dict[str, list[str]] = Field(description="intent, signal and offer tags")
+    hits: list[Hit] = Field(default_factory=list, description="utterances matching the text search")
+
+
+class CallList(BaseModel):
+    calls: list[CallItem]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class Call(CallItem):
+    caller: dict[str, Any]
+    qa: dict[str, Any] | None = Field(description="the automatic scorecard result")
+    summary: dict[str, Any] | None
+    utterances: list[Utterance]
+    guidance: list[dict[str, Any]] = Field(description="cards, offers and signals shown, in order")
+    feedback: list[dict[str, Any]]
+
+
+class CallLegs(BaseModel):
+    calls: list[CallItem]
+
+
+class Note(BaseModel):
+    call_id: str
+    live: bool
+    note: str
+    summary: dict[str, Any] | None
+
+
+class AgentStats(_Open):
+    agent_id: str
+    calls: int
+    mean_score: float | None
+
+
+class AgentStatsList(BaseModel):
+    agents: list[AgentStats]
+
+
+class Deleted(BaseModel):
+    deleted: int
+
+
+class Transfer(BaseModel):
+    agent_id: str = Field(min_length=1, max_length=200)
+
+
+class Error(BaseModel):
+    error: str
+
+
+MODELS: tuple[type[BaseModel], ...] = (
+    CallList,
+    Call,
+    CallLegs,
+    Note,
+    AgentStatsList,
+    Deleted,
+    Transfer,
+    Error,
+)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}
+ERRORS = {
+    "400": _json("Error", "a bad parameter (the message says which)"),
+    "401": _json("Error", "missing or wrong QA token"),
+    "404": _json("Error", "no such call"),
+    "503": _json("Error", "the call log is unavailable"),
+}
+LIST_FILTERS = [
+    _query("since", {"type": "number"}, "calls started at or after (epoch s)"),
+    _query("until", {"type": "number"}, "calls started before (epoch s)"),
+    _query("agent", {"type": "string"}, "agent id"),
+    _query("intent", {"type": "string"}, "a knowledge-base intent matched in the call"),
+    _query("signal", {"type": "string"}, "a signal raised (churn, dissatisfaction, escalation, silence, ...)"),
+    _query("offer", {"type": "string"}, "an offer shown"),
+    _query("status", {"type": "string", "enum": ["live", "completed", "interrupted", "failed"]}, "call status"),
+    _query("min_score", {"type": "number"}, "QA score at least"),
+    _query("max_score", {"type": "number"}, "QA score at most"),
+    _query("q", {"type": "string"}, 'full-text search of what was said: words, "phrases", prefix*'),
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "page size"),
+    _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "page start"),
+]
+
+
+def openapi() -> dict[str, Any]:
+    _, schemas = models_json_schema([(m, "serialization") for m in MODELS], ref_template="#/components/schemas/{model}")
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "assist QA API",
+            "version": "1",
+            "description": "The call log for quality review. Every endpoint needs the QA role's bearer token "
+            "(ASSIST_QA_TOKEN; agents do not have it). Replay: websocket /ws/replay/{call_id}?token=T&speed=N "
+            "sends the stored events with their original timing, N times faster.",
+        },
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {"qa": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"qa": []}],
+        "paths": {
+            "/api/calls": {
+                "get": {
+                    "summary": "List and search calls, newest first",
+                    "operationId": "listCalls",
+                    "parameters": LIST_FILTERS,
+                    "responses": {"200": _json("CallList", "a page of calls"), **ERRORS},
+                },
+                "delete": {
+                    "summary": "Retention: delete every finished call that started before a time",
+                    "operationId": "deleteCallsBefore",
+                    "parameters": [{**_query("before", {"type": "number"}, "epoch s"), "required": True}],
+                    "responses": {"200": _json("Deleted", "how many calls were deleted"), **ERRORS},
+                },
+            },
+            "/api/calls/{call_id}": {
+                "get": {
+                    "summary": "One call with its utterances, guidance, feedback, QA result and summary",
+                    "operationId": "getCall",
+                    "parameters": [CALL_ID],
+                    "responses": {"200": _json("Call", "the call"), **ERRORS},
+                },
+                "delete": {
+                    "summary": "Delete one call and everything stored with it",
+                    "operationId": "deleteCall",
+                    "parameters": [CALL_ID],
+                    "responses": {"200": _json("Deleted", "1"), **ERRORS},
+                },
+            },
+            "/api/calls/{call_id}/export": {
+                "get": {
+                    "summary": "Download a call: JSON (everything) or CSV (the transcript)",
+                    "operationId": "exportCall",
+                    "parameters": [
+                        CALL_ID,
+                        _query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "format"),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "the call as a file",
+                            "content": {
+                                "application/json": {"schema": _ref("Call")},
+                                "text/csv": {"schema": {"type": "string", "format": "binary"}},
+                            },
+                        },
+                        **ERRORS,
+                    },
+                }
+            },
+            "/api/calls/{call_id}/note": {
+                "get": {
+                    "summary": "Handover note and summary, also for a call still in progress",
+                    "operationId": "getNote",
+                    "parameters": [CALL_ID],
+                    "responses": {"200": _json("Note", "the note"), **ERRORS},
+                }
+            },
+            "/api/calls/by-platform-id/{platform_call_id}": {
+                "get": {
+                    "summary": "Calls by the platform's id (AudioHook conversationId, Twilio callSid, native call id)",
+                    "operationId": "getCallsByPlatformId",
+                    "parameters": [
+                        {"name": "platform_call_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "responses": {"200": _json("CallLegs", "every leg of that conversation"), **ERRORS},
+                }
+            },
+            "/api/qa/agents": {
+                "get": {
+                    "summary": "Per-agent QA aggregates",
+                    "operationId": "agentStats",
+                    "parameters": LIST_FILTERS[:2],
+                    "responses": {"200": _json("AgentStatsList", "one entry per agent"), **ERRORS},
+                }
+            },
+        },
+    }

@@ -1,0 +1,154 @@
+// The QA pages: search and filter calls, read one (summary, scorecard, timeline), replay it.
+"use strict";
+
+const token = new URLSearchParams(location.search).get("token") || "";
+const $ = (id) => document.getElementById(id);
+const PAGE = 25;
+let offset = 0, replaySocket = null;
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { Authorization: `Bearer ${token}` } });
+  const status = $("status");
+  if (!response.ok) {
+    let reason = response.statusText;
+    try { reason = (await response.json()).error || reason; } catch { /* not JSON */ }
+    status.className = "status offline"; status.textContent = reason;
+    throw new Error(reason);
+  }
+  status.className = "status online"; status.textContent = "call log";
+  return response.json();
+}
+
+function when(epoch) { return epoch ? new Date(epoch * 1000).toLocaleString() : "—"; }
+function scoreNode(score) {
+  if (score === null || score === undefined) return el("span", { class: "score" }, "—");
+  return el("span", { class: `score ${score < 60 ? "low" : score >= 85 ? "high" : ""}` }, Math.round(score));
+}
+function dayEpoch(value, end) {
+  if (!value) return "";
+  const date = new Date(`${value}T00:00:00`);
+  if (end) date.setDate(date.getDate() + 1);
+  return String(date.getTime() / 1000);
+}
+
+async function loadList() {
+  const form = new FormData($("filters"));
+  const params = new URLSearchParams({ limit: PAGE, offset });
+  for (const [key, value] of form.entries()) {
+    if (!value) continue;
+    params.set(key, key === "since" ? dayEpoch(value, false) : key === "until" ? dayEpoch(value, true) : value);
+  }
+  const page = await api(`/api/calls?${params}`);
+  const rows = page.calls.map((call) => {
+    const tags = call.tags || {};
+    const row = el("tr", { class: "clickable", "data-testid": "call-row", onclick: () => { location.hash = `call=${call.id}`; } },
+      el("td", {}, when(call.started_at)),
+      el("td", {}, call.duration_s ? clock(call.duration_s) : "—"),
+      el("td", {}, call.agent_id),
+      el("td", {}, call.caller_number || "unknown"),
+      el("td", {}, (tags.intent || []).join(", ") || "—"),
+      el("td", {}, (tags.signal || []).join(", ") || "—"),
+      el("td", {}, scoreNode(call.qa_score)),
+      el("td", {}, call.status));
+    const hits = (call.hits || []).slice(0, 3).map((h) => el("div", {}, `${clock(h.start_s)} ${h.speaker}: “${h.text}”`));
+    return hits.length ? [row, el("tr", {}, el("td", { colspan: 8, class: "hits", "data-testid": "hits" }, hits))] : [row];
+  }).flat();
+  $("calls").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 8, class: "empty" }, "No calls match."))]));
+  $("page").textContent = page.total ? `${offset + 1}–${offset + page.calls.length} of ${page.total}` : "0 calls";
+  $("prev").disabled = offset === 0;
+  $("next").disabled = page.next_offset === null;
+}
+
+async function loadAgents() {
+  const { agents } = await api("/api/qa/agents");
+  $("agents").replaceChildren(...agents.map((a) => {
+    const items = Object.entries(a.items || {}).filter(([, v]) => v.pass_rate !== null && v.pass_rate !== undefined);
+    const weakest = items.sort((x, y) => x[1].pass_rate - y[1].pass_rate)[0];
+    return el("tr", { "data-testid": "agent-row" }, el("td", {}, a.agent_id), el("td", {}, a.calls), el("td", {}, scoreNode(a.mean_score)),
+      el("td", {}, weakest ? `${weakest[1].title || weakest[0]} (${Math.round(weakest[1].pass_rate * 100)}%)` : "—"));
+  }));
+}
+
+function renderScorecard(qa) {
+  $("score").replaceChildren(qa ? scoreNode(qa.score) : "");
+  if (!qa) { $("scorecard").replaceChildren(el("span", { class: "empty" }, "Not scored.")); return; }
+  const marks = { passed: "✓", failed: "✗", not_applicable: "–" };
+  $("scorecard").replaceChildren(...qa.items.map((item) => el("div", { class: "item", "data-testid": "qa-item", "data-status": item.status },
+    el("span", { class: `mark ${item.status}` }, marks[item.status] || "?"),
+    el("div", {}, el("strong", {}, item.title),
+      item.evidence ? el("span", { class: "evidence" }, `${clock(item.evidence.start_s)} ${item.evidence.speaker}: “${item.evidence.text}”`) : null,
+      item.note ? el("span", { class: "note" }, item.note) : null))));
+}
+
+function renderTimeline(call) {
+  const entries = call.utterances.map((u) => ({ t: u.start_s, who: u.speaker, cls: u.speaker, text: u.text }));
+  for (const g of call.guidance) {
+    const label = g.type === "suggestion" ? `card: ${g.title}` : g.type === "offer" ? `offer: ${g.title}` : `${g.severity || ""} ${g.title || g.kind}`;
+    entries.push({ t: g.at_s ?? g.emitted_s ?? 0, who: g.type, cls: "guidance", text: label });
+  }
+  for (const f of call.feedback) entries.push({ t: null, who: "feedback", cls: "guidance", text: `${f.action}: ${f.card_id}` });
+  entries.sort((a, b) => (a.t ?? Infinity) - (b.t ?? Infinity));
+  $("timeline").replaceChildren(...entries.map((e) => el("div", { class: `tl ${e.cls}`, "data-testid": "timeline-entry" },
+    el("span", { class: "t" }, e.t === null ? "" : clock(e.t)), el("span", { class: "who" }, e.who), el("span", { class: "text" }, e.text))));
+}
+
+async function showCall(id) {
+  $("list-view").hidden = true; $("agents-panel").hidden = true; $("call-view").hidden = false;
+  stopReplay(); $("replay").hidden = true; $("replay-status").textContent = "";
+  const call = await api(`/api/calls/${encodeURIComponent(id)}`);
+  const profile = call.caller || {};
+  $("call-head").replaceChildren(
+    el("div", { class: "number" }, call.caller_number || "Unknown caller", profile.name ? ` · ${profile.name}` : "",
+      profile.segment ? el("span", { class: "badge" }, profile.segment) : null),
+    el("div", { class: "meta" }, el("span", {}, when(call.started_at)), el("span", {}, `agent ${call.agent_id}`),
+      el("span", {}, call.duration_s ? clock(call.duration_s) : "live"), el("span", {}, call.platform), el("span", {}, call.platform_call_id),
+      el("span", {}, call.status), call.transferred_from ? el("a", { href: `#call=${call.transferred_from}` }, "earlier leg") : null));
+  const summary = call.summary;
+  $("summary").replaceChildren(summary ? el("p", {}, summary.text) : el("span", { class: "empty" }, "No summary yet."));
+  renderScorecard(call.qa);
+  renderTimeline(call);
+  const base = `/api/calls/${encodeURIComponent(id)}/export?token=${encodeURIComponent(token)}`;
+  $("export-json").href = `${base}&format=json`; $("export-csv").href = `${base}&format=csv`;
+  $("delete").onclick = async () => {
+    if (!confirm("Delete this call and everything stored with it?")) return;
+    await api(`/api/calls/${encodeURIComponent(id)}`, { method: "DELETE" });
+    location.hash = "";
+  };
+  $("play").onclick = () => startReplay(id);
+}
+
+function stopReplay() { if (replaySocket) { replaySocket.onclose = null; replaySocket.close(); replaySocket = null; } }
+
+function startReplay(id) {
+  stopReplay();
+  $("replay").hidden = false;
+  const roots = { caller: $("r-caller"), alerts: $("r-alerts"), cards: $("r-cards"), offers: $("r-offers"),
+    transcript: $("r-transcript"), alertsPanel: $("r-alerts-panel"), offersPanel: $("r-offers-panel") };
+  const view = new CallView(roots, { showFeedback: false });
+  const speed = $("speed").value;
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/replay/${encodeURIComponent(id)}?speed=${speed}&token=${encodeURIComponent(token)}`;
+  replaySocket = new WebSocket(url);
+  $("replay-status").textContent = `playing at ${speed}×…`;
+  replaySocket.onmessage = (event) => {
+    const m = JSON.parse(event.data);
+    if (m.type === "call_started") view.reset({ ...m, started_at: Date.now() / 1000 });
+    else if (m.type === "replay_ended") $("replay-status").textContent = `finished (${m.events} events)`;
+    else view.handle(m);
+  };
+  replaySocket.onclose = (event) => { if (event.code !== 1000) $("replay-status").textContent = `stopped: ${event.reason || event.code}`; };
+}
+
+function route() {
+  const match = location.hash.match(/call=([^&]+)/);
+  if (match) { showCall(decodeURIComponent(match[1])).catch(() => {}); return; }
+  stopReplay();
+  $("call-view").hidden = true; $("list-view").hidden = false; $("agents-panel").hidden = false;
+  loadList().catch(() => {}); loadAgents().catch(() => {});
+}
+
+$("filters").addEventListener("submit", (event) => { event.preventDefault(); offset = 0; loadList().catch(() => {}); });
+$("prev").onclick = () => { offset = Math.max(0, offset - PAGE); loadList().catch(() => {}); };
+$("next").onclick = () => { offset += PAGE; loadList().catch(() => {}); };
+$("back").onclick = (event) => { event.preventDefault(); location.hash = ""; };
+window.addEventListener("hashchange", route);
+route();
