@@ -30,6 +30,8 @@ QUERIES = ("lost card", "refund", '"debit card"', "transfer money", "replace*", 
 def reference_calls(calls_dir: Path) -> list[list[dict[str, Any]]]:
     calls = []
     for path in sorted(calls_dir.glob("*.json")):
+        if path.name == "MANIFEST.json":
+            continue
         segments = json.loads(path.read_text())["segments"]
         calls.append(
             [
