@@ -53,7 +53,11 @@ bench-stt: models
 eval-kb: models
 	$(PY) -m assist.bench.kb --doc docs/knowledge-eval.md
 
-bench: bench-stt
+# The end-to-end harness: replays ../shared/data/calls through a server it starts (about 20 min
+# on a 2-core machine; defaults and figures in docs/benchmarks.md). BENCH_ARGS adds options,
+# e.g. BENCH_ARGS="--device cuda" or BENCH_ARGS="--calls 3 --no-sweep" for a quick look.
+bench: models
+	$(PY) -m assist.bench --doc docs/benchmarks.md $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) bench-results test-artifacts .pytest_cache .mypy_cache .ruff_cache

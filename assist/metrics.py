@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from assist.audio.stages import AUDIO_STAGES
 from assist.stt.scheduler import DecodeScheduler
 
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
@@ -49,3 +50,7 @@ class Metrics:
             "assist_sidebar_overflows", "Sidebar outboxes closed as too slow", registry=self.registry
         )
         self.registry.register(_SchedulerCollector(scheduler))
+        # Process-wide: per-frame codec decode, resample and VAD times (assist.audio.stages).
+        self.registry.register(AUDIO_STAGES)
+        # process_cpu_seconds_total, process_resident_memory_bytes, ... of this server process.
+        ProcessCollector(registry=self.registry)

@@ -9,25 +9,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
-import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from assist.bench.clients import AudioHookClient
+from assist.bench.dataset import REPO_ROOT, Recording, load_calls
+from assist.bench.launcher import AUDIOHOOK_KEY, ServerOptions, ServerProcess
 from assist.bench.scoring import percentile, score_utterances
-from assist.bench.stt import DOC_END, REPO_ROOT, Recording, load_calls
+from assist.bench.stt import DOC_END
 from assist.events import SPEAKERS, FinalTranscript, SttTimings
 from assist.ingest.audiohook import parse_duration
 
 DOC_BEGIN_AH, DOC_END_AH = "<!-- bench-audiohook:begin -->", "<!-- bench-audiohook:end -->"
-API_KEY = "bench-audiohook-key"
+API_KEY = AUDIOHOOK_KEY
 
 
 def finals_from_events(messages: list[tuple[float, dict[str, Any]]]) -> list[FinalTranscript]:
@@ -89,27 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "bench" / "audiohook")
     parser.add_argument("--doc", type=Path, default=None)
     args = parser.parse_args(argv)
-    process = None
-    url = args.url
-    if url is None:
-        port = 8765
-        env = {**os.environ, "ASSIST_AUDIOHOOK_API_KEY": API_KEY, "HF_HUB_OFFLINE": "1"}
-        process = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "server.py"), "--port", str(port), "--log-level", "warning"], env=env
-        )
-        for _ in range(240):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.5)
-        url = f"ws://127.0.0.1:{port}/audiohook"
-    try:
-        calls = load_calls(args.calls)
-        results = [asyncio.run(run_level(url, calls, level, args.stagger_s)) for level in args.levels]
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(30)
+    calls = load_calls(args.calls)
+    if args.url is not None:
+        results = [asyncio.run(run_level(args.url, calls, level, args.stagger_s)) for level in args.levels]
+    else:
+        with tempfile.TemporaryDirectory() as tmp, ServerProcess(ServerOptions(), Path(tmp) / "server.log") as target:
+            url = f"{target.ws}/audiohook"
+            results = [asyncio.run(run_level(url, calls, level, args.stagger_s)) for level in args.levels]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     lines = [

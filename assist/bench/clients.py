@@ -22,6 +22,7 @@ from assist.audio.codec import AudioFormat, encode_pcm
 from assist.ingest.audiohook import format_duration
 
 Listener = Callable[[dict[str, Any], float], None]
+FrameSent = Callable[[float], None]  # called with the seconds of audio just sent
 
 
 @dataclass
@@ -29,10 +30,19 @@ class StreamResult:
     messages: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (seconds since start, msg)
     close_code: int | None = None
     close_reason: str = ""
-    started_at: float = 0.0
+    started_at: float = 0.0  # perf_counter() at the start
+    started_wall: float = 0.0  # time.time() at the same moment: wall clock = started_wall + seconds since start
+    sent: list[tuple[float, float]] = field(default_factory=list)  # (audio position s, seconds since start)
 
     def of_type(self, *kinds: str) -> list[dict[str, Any]]:
         return [m for _, m in self.messages if m.get("type") in kinds]
+
+    def start_clock(self) -> None:
+        self.started_at, self.started_wall = time.perf_counter(), time.time()
+
+    def mark_sent(self, position_s: float) -> None:
+        """Audio up to ``position_s`` (call time) has just been sent."""
+        self.sent.append((position_s, time.perf_counter() - self.started_at))
 
 
 def to_rate(audio16: np.ndarray, rate_hz: int) -> np.ndarray:
@@ -61,15 +71,17 @@ async def stream_native(
     speed: float = 1.0,
     token: str | None = None,
     linger_s: float = 10.0,
+    on_frame: FrameSent | None = None,
+    result: StreamResult | None = None,
 ) -> StreamResult:
     """Stream interleaved stereo L16; collect every event until the server ends the call."""
-    result = StreamResult()
+    result = result or StreamResult()
     headers = {"Authorization": f"Bearer {token}"} if token else None
     audio = to_rate(audio16, rate_hz)
     fmt = AudioFormat("l16", rate_hz, audio.shape[1])
     frame = int(rate_hz * frame_ms / 1000)
     async with websockets.connect(url, additional_headers=headers, max_size=2**22) as ws:
-        result.started_at = time.perf_counter()
+        result.start_clock()
         reader = asyncio.create_task(_collect(ws, result))
         await ws.send(
             json.dumps(
@@ -85,7 +97,11 @@ async def stream_native(
         )
         for index, begin in enumerate(range(0, len(audio), frame)):
             await _pace(result.started_at, index * frame_ms / 1000, speed)
-            await ws.send(encode_pcm(audio[begin : begin + frame], fmt))
+            chunk = audio[begin : begin + frame]
+            await ws.send(encode_pcm(chunk, fmt))
+            result.mark_sent((begin + len(chunk)) / rate_hz)
+            if on_frame is not None:
+                on_frame(len(chunk) / rate_hz)
         await ws.send(json.dumps({"type": "stop"}))
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(reader, linger_s)
@@ -174,8 +190,10 @@ class AudioHookClient:
         speed: float = 1.0,
         frame_ms: int = 200,
         linger_s: float = 10.0,
+        on_frame: FrameSent | None = None,
+        result: StreamResult | None = None,
     ) -> StreamResult:
-        result = StreamResult()
+        result = result or StreamResult()
         audio = to_rate(audio16, 8000)
         fmt = AudioFormat("pcmu", 8000, audio.shape[1])
         frame = 8000 * frame_ms // 1000
@@ -187,7 +205,7 @@ class AudioHookClient:
                 closed.set()
 
         async with websockets.connect(self.url, additional_headers=self.headers(), max_size=2**22) as ws:
-            result.started_at = time.perf_counter()
+            result.start_clock()
             reader = asyncio.create_task(_collect(ws, result, track))
             await ws.send(
                 self.open_message(
@@ -199,8 +217,12 @@ class AudioHookClient:
             )
             for index, begin in enumerate(range(0, len(audio), frame)):
                 await _pace(result.started_at, index * frame_ms / 1000, speed)
-                await ws.send(encode_pcm(audio[begin : begin + frame], fmt))
+                chunk = audio[begin : begin + frame]
+                await ws.send(encode_pcm(chunk, fmt))
                 self.position_s += frame_ms / 1000
+                result.mark_sent((begin + len(chunk)) / 8000)
+                if on_frame is not None:
+                    on_frame(len(chunk) / 8000)
                 if index % 25 == 24:  # a ping every 5 s, as Genesys does
                     await ws.send(self.message("ping"))
             await ws.send(self.message("close", {"reason": "end"}))
@@ -278,10 +300,16 @@ async def stream_twilio(
     return result
 
 
-async def watch_sidebar(url: str, result: StreamResult, stop: asyncio.Event) -> None:
-    """Collect what an agent's sidebar receives until ``stop`` is set."""
+async def watch_sidebar(
+    url: str, result: StreamResult, stop: asyncio.Event, connected: asyncio.Event | None = None
+) -> None:
+    """Collect what an agent's sidebar receives until ``stop`` is set (``connected`` is set once
+    the socket is open)."""
     async with websockets.connect(url, max_size=2**22) as ws:
-        result.started_at = result.started_at or time.perf_counter()
+        if not result.started_at:
+            result.start_clock()
         reader = asyncio.create_task(_collect(ws, result))
+        if connected is not None:
+            connected.set()
         await stop.wait()
         reader.cancel()

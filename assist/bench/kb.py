@@ -102,7 +102,8 @@ def eval_text(
 
 async def eval_calls(kb_dir: Path, cache: Path, encoders: EncoderSet, limit: int | None = None) -> dict[str, Any]:
     """Stream each shared call through speech + guidance; score the cards against the intent."""
-    from assist.bench.stt import load_calls, stream_recording
+    from assist.bench.dataset import load_calls
+    from assist.bench.stt import stream_recording
     from assist.events import FinalTranscript
     from assist.guidance.engine import GuidanceService
     from assist.messages import transcript_message

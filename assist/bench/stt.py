@@ -20,7 +20,7 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from assist.audio.codec import AudioFormat, decode_frame, encode_pcm
+from assist.audio.codec import AudioFormat, encode_pcm
+from assist.bench.dataset import DATA, REPO_ROOT, Recording, load_calls, wire_roundtrip
 from assist.bench.scoring import (
     RefSegment,
     UtteranceScore,
@@ -37,40 +38,11 @@ from assist.bench.scoring import (
     wer,
     words_in_silence,
 )
-from assist.events import SPEAKERS, FinalTranscript, Speaker, TranscriptEvent
+from assist.events import SPEAKERS, FinalTranscript, TranscriptEvent
 from assist.stt.filestream import stream_file
 from assist.stt.transcriber import SttService, SttSettings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DATA = REPO_ROOT.parent / "shared" / "data"
 DOC_BEGIN, DOC_END = "<!-- bench-stt:begin -->", "<!-- bench-stt:end -->"
-
-
-@dataclass
-class Recording:
-    name: str
-    audio16: np.ndarray  # (samples, channels) float32 at 16 kHz
-    speakers: tuple[Speaker, ...]
-    references: list[RefSegment]  # timed (calls) or one untimed segment per clip
-    texts: dict[Speaker, str]  # reference text per speaker
-    timed: bool
-
-    @property
-    def duration_s(self) -> float:
-        return len(self.audio16) / 16000
-
-
-def load_calls(limit: int | None = None) -> list[Recording]:
-    manifest = json.loads((DATA / "calls" / "MANIFEST.json").read_text())
-    calls = []
-    for entry in manifest["calls"][:limit]:
-        annotation = json.loads((DATA / "calls" / entry["annotation"]).read_text())
-        audio, rate = sf.read(DATA / "calls" / entry["audio"], dtype="float32", always_2d=True)
-        assert rate == 16000
-        refs = [RefSegment(s["speaker"], s["start_s"], s["end_s"], s["text"]) for s in annotation["segments"]]
-        texts = {sp: " ".join(r.text for r in refs if r.speaker == sp) for sp in SPEAKERS}
-        calls.append(Recording(entry["sid"], audio, SPEAKERS, refs, texts, timed=True))
-    return calls
 
 
 def load_clips() -> list[Recording]:
@@ -160,16 +132,6 @@ def clip_latencies(events: list[TranscriptEvent]) -> list[float]:
 
 
 # -- phases -------------------------------------------------------------------------------------
-
-
-def wire_roundtrip(audio16: np.ndarray, codec: str, rate_hz: int) -> np.ndarray:
-    """What the server hears after the telephony path: resample, encode, decode, back to 16 kHz."""
-    if codec == "l16" and rate_hz == 16000:
-        return audio16
-    fmt = AudioFormat(codec, rate_hz, audio16.shape[1])  # type: ignore[arg-type]
-    wire = soxr.resample(audio16, 16000, rate_hz).astype(np.float32) if rate_hz != 16000 else audio16
-    decoded = decode_frame(encode_pcm(wire, fmt), fmt, max_s=None)
-    return soxr.resample(decoded, rate_hz, 16000).astype(np.float32) if rate_hz != 16000 else decoded
 
 
 def phase_offline(

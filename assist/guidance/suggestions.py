@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ class SuggestionPolicy:
     def _suggest(
         self, queries: list[str], trigger: str, utterance_id: int, at_s: float, threshold: float, final: bool
     ) -> list[dict[str, Any]]:
+        started = time.perf_counter()
         best: Hit | None = None
         for query in queries:
             for hit in self.rank(query)[:1]:
@@ -80,7 +82,8 @@ class SuggestionPolicy:
         if len(self.on_screen) > self.options.max_cards:
             expired = self.on_screen.pop(0)
             self.away_until[expired] = at_s + self.options.cooldown_s
-        return [card(best, trigger, utterance_id, at_s, final)]
+        match_ms = (time.perf_counter() - started) * 1000
+        return [card(best, trigger, utterance_id, at_s, final, match_ms=match_ms)]
 
     def on_feedback(self, article_id: str, action: str, at_s: float) -> None:
         if action == "dismissed" and article_id in self.on_screen:
@@ -88,10 +91,13 @@ class SuggestionPolicy:
             self.away_until[article_id] = at_s + self.options.cooldown_s
 
 
-def card(hit: Hit, trigger: str, utterance_id: int, at_s: float, final: bool) -> dict[str, Any]:
+def card(
+    hit: Hit, trigger: str, utterance_id: int, at_s: float, final: bool, *, match_ms: float | None = None
+) -> dict[str, Any]:
+    """A suggestion message; ``match_ms`` is the time the knowledge matcher took for it."""
     article = hit.article
     confidence = round(hit.confidence, 3)
-    return {
+    message: dict[str, Any] = {
         "type": "suggestion",
         "card_id": f"kb:{article.id}",
         "article_id": article.id,
@@ -118,3 +124,6 @@ def card(hit: Hit, trigger: str, utterance_id: int, at_s: float, final: bool) ->
             ],
         },
     }
+    if match_ms is not None:
+        message["match_ms"] = round(match_ms, 2)
+    return message

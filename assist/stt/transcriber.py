@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from assist.audio import stages
 from assist.audio.vad import SileroVad
 from assist.events import (
     FinalTranscript,
@@ -132,9 +133,16 @@ class CallTranscriber:
             raise RuntimeError(f"call {self.call_id} is finished")
         loop = asyncio.get_running_loop()
         async with self._lock:
-            requests = await loop.run_in_executor(None, self._streams[speaker].process, samples)
+            requests = await loop.run_in_executor(None, self._process, speaker, samples)
         for request in requests:
             self._submit(request)
+
+    def _process(self, speaker: Speaker, samples: npt.NDArray[np.float32]) -> list[DecodeRequest]:
+        started = time.perf_counter()
+        try:
+            return self._streams[speaker].process(samples)
+        finally:
+            stages.VAD.observe(time.perf_counter() - started)
 
     async def cut(self) -> None:
         """Close utterances in progress without ending the call (the audio pauses, e.g. while
