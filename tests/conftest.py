@@ -81,38 +81,44 @@ def guidance_service() -> object:
     return GuidanceService(REPO_ROOT / "kb" / "bank", ARTIFACTS / "kb-cache")
 
 
-def start_live_server(services: object) -> tuple[object, object]:
+def serve_in_thread(
+    stt_service: object, guidance_service: object, database_url: str, node_id: str
+) -> Iterator[LiveServer]:
+    """A server in this process sharing the session's loaded models; stopped when the caller is done."""
     import threading
     import time
 
     import uvicorn
 
+    from assist.config import Settings
+    from assist.services import Services
     from assist.web.app import build_app
 
-    port = services.settings.port  # type: ignore[attr-defined]
-    server = uvicorn.Server(
-        uvicorn.Config(build_app(services), host="127.0.0.1", port=port, ws="websockets-sansio", log_level="warning")
+    settings = Settings(
+        port=free_port(),
+        secret_key=SECRET_KEY,
+        audiohook_api_key=AUDIOHOOK_KEY,
+        data_dir=ARTIFACTS / "server-data",  # the knowledge-base index cache survives between runs
+        database_url=database_url,
+        node_id=node_id,
     )
-    thread = threading.Thread(target=server.run, name=f"live-server-{port}", daemon=True)
+    services = Services.create(settings, stt=stt_service, guidance=guidance_service)  # type: ignore[arg-type]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(services), host="127.0.0.1", port=settings.port, ws="websockets-sansio", log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, name=f"live-server-{settings.port}", daemon=True)
     thread.start()
     deadline = time.time() + 30
     while not server.started:
         if time.time() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.05)
-    return server, thread
-
-
-def live_settings(**overrides: object) -> object:
-    from assist.config import Settings
-
-    return Settings(
-        port=free_port(),
-        secret_key=SECRET_KEY,
-        audiohook_api_key=AUDIOHOOK_KEY,
-        data_dir=ARTIFACTS / "server-data",  # the knowledge-base index cache survives between runs
-        **overrides,  # type: ignore[arg-type]
-    )
+    yield LiveServer(services, settings.port)
+    server.should_exit = True
+    thread.join(10)
+    services.close()
 
 
 @pytest.fixture(scope="session")
@@ -120,27 +126,11 @@ def live_server(
     stt_service: object, guidance_service: object, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """The in-process server on the embedded call log (a fresh SQLite file per session)."""
-    from assist.services import Services
-
     database = tmp_path_factory.mktemp("calllog") / "calls.db"
-    settings = live_settings(database_url=f"sqlite:///{database}", node_id="test-sqlite")
-    services = Services.create(settings, stt=stt_service, guidance=guidance_service)  # type: ignore[arg-type]
-    server, thread = start_live_server(services)
-    yield LiveServer(services, settings.port)  # type: ignore[attr-defined]
-    server.should_exit = True  # type: ignore[attr-defined]
-    thread.join(10)  # type: ignore[attr-defined]
-    services.close()
+    yield from serve_in_thread(stt_service, guidance_service, f"sqlite:///{database}", "test-sqlite")
 
 
 @pytest.fixture(scope="session")
 def live_server_pg(stt_service: object, guidance_service: object, postgres_url: str) -> Iterator[LiveServer]:
     """The same server with its call log on the session's PostgreSQL server."""
-    from assist.services import Services
-
-    settings = live_settings(database_url=postgres_url, node_id="test-postgres")
-    services = Services.create(settings, stt=stt_service, guidance=guidance_service)  # type: ignore[arg-type]
-    server, thread = start_live_server(services)
-    yield LiveServer(services, settings.port)  # type: ignore[attr-defined]
-    server.should_exit = True  # type: ignore[attr-defined]
-    thread.join(10)  # type: ignore[attr-defined]
-    services.close()
+    yield from serve_in_thread(stt_service, guidance_service, postgres_url, "test-postgres")

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from assist.bench.docfile import replace_section
 from assist.knowledge.embed import EncoderSet
 from assist.knowledge.evaluate import EvalResult, carve, evaluate, read_csv, write_csv
 from assist.knowledge.search import MatchOptions
@@ -235,13 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     section = markdown(results, "make eval-kb")
     if args.doc:
-        existing = args.doc.read_text() if args.doc.exists() else "# Knowledge evaluation\n\n"
-        if DOC_BEGIN in existing:
-            head, rest = existing.split(DOC_BEGIN, 1)
-            existing = head + section + rest.split(DOC_END, 1)[1]
-        else:
-            existing = existing.rstrip() + "\n\n" + section + "\n"
-        args.doc.write_text(existing)
+        replace_section(args.doc, section, DOC_BEGIN, DOC_END, title="# Knowledge evaluation")
     print(section)
     return 0
 

@@ -17,6 +17,7 @@ import psutil
 
 from assist.bench import plots
 from assist.bench.dataset import REPO_ROOT
+from assist.bench.docfile import replace_section
 from assist.bench.reference import cpu_model
 
 DOC_BEGIN, DOC_END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -323,18 +324,6 @@ def markdown(results: dict[str, Any], *, command: str, link_prefix: str, raw_pat
     return "\n".join(lines)
 
 
-def write_doc(doc: Path, section: str) -> None:
-    """Replace the marked section of ``doc`` (or append it), keeping everything else."""
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n\n"
-    if DOC_BEGIN in text and DOC_END in text:
-        head, rest = text.split(DOC_BEGIN, 1)
-        _, tail = rest.split(DOC_END, 1)
-        text = head + section + tail
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    doc.write_text(text)
-
-
 def write(
     results: dict[str, Any], out: Path, *, command: str, doc: Path | None = None, record: Path | None = None
 ) -> str:
@@ -359,5 +348,5 @@ def write(
             shutil.copy2(out / image, record / image)
         prefix = os.path.relpath(record, doc.parent) + "/"
         section = markdown(results, command=command, link_prefix=prefix, raw_path=prefix + "results.json")
-        write_doc(doc, section)
+        replace_section(doc, section, DOC_BEGIN, DOC_END)
     return section

@@ -30,6 +30,7 @@ import soxr
 
 from assist.audio.codec import AudioFormat, encode_pcm
 from assist.bench.dataset import DATA, REPO_ROOT, Recording, load_calls, wire_roundtrip
+from assist.bench.docfile import replace_section
 from assist.bench.scoring import (
     RefSegment,
     UtteranceScore,
@@ -515,17 +516,6 @@ def markdown(results: dict[str, Any], command: str, out: Path, doc: Path) -> str
     return "\n".join(lines)
 
 
-def write_doc(doc: Path, section: str) -> None:
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n\n"
-    if DOC_BEGIN in text and DOC_END in text:
-        head, rest = text.split(DOC_BEGIN, 1)
-        _, tail = rest.split(DOC_END, 1)
-        text = head + section + tail
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    doc.write_text(text)
-
-
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     settings = SttSettings()
     service = SttService(settings)
@@ -586,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     (args.out / "summary.md").write_text(section + "\n")
     if args.doc:
-        write_doc(args.doc, section)
+        replace_section(args.doc, section, DOC_BEGIN, DOC_END)
     print(section)
     return 0
 

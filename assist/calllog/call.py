@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from assist.calllog.recorder import CallRecorder
+from assist.calllog.recorder import CallRecorder, Write
 from assist.calllog.store import CallStore
 
 Message = dict[str, Any]
@@ -84,7 +84,8 @@ class CallLog:
         if self._events or self._feedback:
             self.recorder.submit(f"events {self.call_id}", self._batch([]))
 
-    def _batch(self, utterances: list[Message]):  # type: ignore[no-untyped-def]
+    def _batch(self, utterances: list[Message]) -> Write:
+        """The pending rows (and these utterances) as one write; the pending lists start afresh."""
         events, feedback = self._events, self._feedback
         self._events, self._feedback = [], []
         call_id = self.call_id

@@ -7,14 +7,14 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from assist.calllog.store import MIGRATIONS, CallStore, StoreError, terms
+from assist.calllog.store import CallStore, StoreError, terms
 
 CONNECT_TIMEOUT_S = 3
 STATEMENT_TIMEOUT_MS = 10_000
 
 
 class PostgresStore(CallStore):
-    dialect = "postgresql"
+    dialect = "postgres"
 
     def __init__(self, url: str) -> None:
         super().__init__()
@@ -40,18 +40,9 @@ class PostgresStore(CallStore):
         return conn.transaction()
 
     def migrate(self) -> None:
-        from yoyo import get_backend, read_migrations
-
-        url = self.url.replace("postgresql://", "postgresql+psycopg://", 1).replace(
-            "postgres://", "postgresql+psycopg://", 1
-        )
-        try:
-            backend = get_backend(url)
-            with backend.lock():
-                backend.apply_migrations(backend.to_apply(read_migrations(str(MIGRATIONS / "postgres"))))
-            backend.connection.close()
-        except Exception as error:
-            raise StoreError(f"cannot migrate the call log on PostgreSQL: {error}") from error
+        driver = "postgresql+psycopg://"  # yoyo's name for psycopg 3
+        url = driver + self.url.split("://", 1)[1]
+        self._apply_migrations(url, "on PostgreSQL")
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s")

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from assist.calllog.store import MIGRATIONS, CallStore, StoreError, terms
+from assist.calllog.store import CallStore, StoreError, terms
 
 
 class SqliteStore(CallStore):
@@ -32,15 +32,7 @@ class SqliteStore(CallStore):
         return conn
 
     def migrate(self) -> None:
-        from yoyo import get_backend, read_migrations
-
-        try:
-            backend = get_backend(f"sqlite:///{self.path}")
-            with backend.lock():
-                backend.apply_migrations(backend.to_apply(read_migrations(str(MIGRATIONS / "sqlite"))))
-            backend.connection.close()
-        except Exception as error:
-            raise StoreError(f"cannot migrate the call log at {self.path}: {error}") from error
+        self._apply_migrations(f"sqlite:///{self.path}", f"at {self.path}")
         self._connection()  # switches the file to WAL now, not on the first call
 
     def _json(self, value: Any) -> str:

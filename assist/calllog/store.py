@@ -90,6 +90,18 @@ class CallStore(ABC):
     def migrate(self) -> None:
         """Bring the schema up to date (yoyo-migrations; idempotent, safe with several nodes)."""
 
+    def _apply_migrations(self, yoyo_url: str, where: str) -> None:
+        """The SQL files of this dialect's folder, applied under yoyo's lock."""
+        from yoyo import get_backend, read_migrations
+
+        try:
+            backend = get_backend(yoyo_url)
+            with backend.lock():
+                backend.apply_migrations(backend.to_apply(read_migrations(str(MIGRATIONS / self.dialect))))
+            backend.connection.close()
+        except Exception as error:
+            raise StoreError(f"cannot migrate the call log {where}: {error}") from error
+
     @abstractmethod
     def _json(self, value: Any) -> Any:
         """A Python value as this dialect's JSON column parameter."""
@@ -326,10 +338,7 @@ class CallStore(ABC):
         return [row["payload"] for row in rows]
 
     def tags(self, call_id: str) -> dict[str, list[str]]:
-        tags: dict[str, list[str]] = {}
-        for row in self._query("SELECT kind, value FROM call_tags WHERE call_id = ? ORDER BY kind, value", [call_id]):
-            tags.setdefault(row["kind"], []).append(row["value"])
-        return tags
+        return self.tags_for([call_id]).get(call_id, {})
 
     def tags_for(self, call_ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
         if not call_ids:
@@ -420,16 +429,11 @@ class CallStore(ABC):
             [*params, limit],
         )
 
-    def agent_stats(self, *, since: float | None = None, until: float | None = None) -> list[Row]:
-        """Per-agent QA aggregates: calls, scored calls, mean score, pass rate per scorecard item."""
+    def qa_results(self, *, since: float | None = None, until: float | None = None) -> list[tuple[str, Row]]:
+        """(agent id, QA result) of every finished, scored call in the time range."""
         where, params = self._where(CallQuery(since=since, until=until))
-        rows = self._query(
-            f"SELECT c.agent_id, c.qa_score, c.qa FROM calls c WHERE {where} AND c.status != 'live'", params
-        )
-        from assist.qa.scorecard import aggregate
-
-        by_agent = aggregate((row["agent_id"], row["qa"]) for row in rows if row["qa"])["agents"]
-        return [{"agent_id": agent_id, **stats} for agent_id, stats in by_agent.items()]
+        rows = self._query(f"SELECT c.agent_id, c.qa FROM calls c WHERE {where} AND c.status != 'live'", params)
+        return [(row["agent_id"], row["qa"]) for row in rows if row["qa"]]
 
     def count_utterances(self) -> int:
         return int(self._query("SELECT COUNT(*) AS n FROM utterances")[0]["n"])

@@ -195,8 +195,11 @@ async def by_platform_id(request: Request, services: Services) -> Response:
 
 async def agent_stats(request: Request, services: Services) -> Response:
     since, until = _number(request, "since"), _number(request, "until")
-    agents = await services.recorder.read(lambda store: store.agent_stats(since=since, until=until))
-    return JSONResponse({"agents": agents})
+    from assist.qa.scorecard import aggregate
+
+    results = await services.recorder.read(lambda store: store.qa_results(since=since, until=until))
+    by_agent = aggregate(results)["agents"]
+    return JSONResponse({"agents": [{"agent_id": agent_id, **stats} for agent_id, stats in by_agent.items()]})
 
 
 async def call_note(request: Request) -> Response:
