@@ -39,8 +39,8 @@ class Settings(BaseSettings):
 
     # Speech core
     language: str = "en"
-    stt_cpu_threads: int = Field(2, ge=1, le=64)
-    stt_workers: int = Field(1, ge=1, le=16)
+    stt_cpu_threads: int = Field(1, ge=1, le=64)  # per decode worker
+    stt_workers: int | None = Field(None, ge=1, le=16)  # None: one per stt_cpu_threads cores (CPU), 1 (GPU)
     stt_max_batch: int = Field(4, ge=1, le=32)
     stt_device: Literal["cpu", "cuda", "auto"] = "cpu"
     stt_compute_type: str = "int8"

@@ -10,15 +10,44 @@ from prometheus_client.registry import Collector
 
 from assist.audio.stages import AUDIO_STAGES
 from assist.stt.scheduler import DecodeScheduler
+from assist.web.hub import SidebarHub
 
-LATENCY_BUCKETS_S = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+LATENCY_BUCKETS_S = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.2,
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.8,
+    1.0,
+    1.5,
+    2.0,
+    3.0,
+    5.0,
+    10.0,
+)
 
 
 class _SchedulerCollector(Collector):
-    def __init__(self, scheduler: Callable[[], DecodeScheduler | None]) -> None:
+    def __init__(self, scheduler: Callable[[], DecodeScheduler | None], hub: Callable[[], SidebarHub | None]) -> None:
         self._scheduler = scheduler
+        self._hub = hub
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        hub = self._hub()
+        if hub is not None:
+            yield CounterMetricFamily(
+                "assist_sidebar_interims_coalesced",
+                "Interims a slow sidebar never saw because a newer one (or the final) replaced them",
+                value=hub.interims_coalesced,
+            )
         scheduler = self._scheduler()
         if scheduler is None:
             return
@@ -32,7 +61,9 @@ class _SchedulerCollector(Collector):
 
 
 class Metrics:
-    def __init__(self, scheduler: Callable[[], DecodeScheduler | None]) -> None:
+    def __init__(
+        self, scheduler: Callable[[], DecodeScheduler | None], hub: Callable[[], SidebarHub | None] = lambda: None
+    ) -> None:
         self.registry = CollectorRegistry()
         self.active_calls = Gauge("assist_active_calls", "Calls in progress", ["platform"], registry=self.registry)
         self.calls_total = Counter("assist_calls", "Calls started", ["platform"], registry=self.registry)
@@ -49,7 +80,7 @@ class Metrics:
         self.sidebar_overflows = Counter(
             "assist_sidebar_overflows", "Sidebar outboxes closed as too slow", registry=self.registry
         )
-        self.registry.register(_SchedulerCollector(scheduler))
+        self.registry.register(_SchedulerCollector(scheduler, hub))
         # Process-wide: per-frame codec decode, resample and VAD times (assist.audio.stages).
         self.registry.register(AUDIO_STAGES)
         # process_cpu_seconds_total, process_resident_memory_bytes, ... of this server process.

@@ -11,6 +11,7 @@ from assist.calllog.store import CallStore, open_store
 from assist.config import Settings
 from assist.guidance.engine import GuidanceService
 from assist.metrics import Metrics
+from assist.stt.engine import default_workers
 from assist.stt.transcriber import SttService, SttSettings
 from assist.web.hub import SidebarHub
 
@@ -40,7 +41,7 @@ class Services:
         stt = stt or SttService(
             SttSettings(
                 cpu_threads=settings.stt_cpu_threads,
-                workers=settings.stt_workers,
+                workers=settings.stt_workers or default_workers(settings.stt_device, settings.stt_cpu_threads),
                 max_batch=settings.stt_max_batch,
                 device=settings.stt_device,
                 compute_type=settings.stt_compute_type,
@@ -48,7 +49,7 @@ class Services:
             )
         )
         services: Services
-        metrics = Metrics(lambda: services.stt.scheduler)
+        metrics = Metrics(lambda: services.stt.scheduler, lambda: services.hub)
         if guidance is None and settings.kb_dir is not None:
             guidance = GuidanceService(settings.kb_dir, settings.data_dir / "kb-cache")
         from assist.qa.review import load_scorecard, recover_open_calls

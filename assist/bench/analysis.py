@@ -10,6 +10,7 @@ delay. Server stage times come from the events' own fields (``latency_ms``, ``ma
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,11 +43,16 @@ def stats(values: list[float] | list[float | None]) -> Stats:
 
 
 def p95_with_lost(latencies: list[float | None]) -> float | None:
-    """p95 where a lost utterance counts as infinitely late (so losing finals cannot pass)."""
+    """p95 where a lost utterance counts as infinitely late (so losing finals cannot pass);
+    the same linear interpolation as ``stats``, so with nothing lost the two agree."""
     if not latencies:
         return None
-    data = np.array([np.inf if v is None else v for v in latencies], dtype=float)
-    return float(np.percentile(data, 95, method="higher"))
+    data = sorted(np.inf if v is None else float(v) for v in latencies)
+    position = 0.95 * (len(data) - 1)
+    below, above = data[math.floor(position)], data[math.ceil(position)]
+    if math.isinf(above):
+        return math.inf
+    return below + (above - below) * (position - math.floor(position))
 
 
 class SendClock:

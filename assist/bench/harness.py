@@ -26,6 +26,7 @@ from assist.bench.launcher import AUDIOHOOK_KEY, ServerOptions, ServerProcess, T
 from assist.bench.reference import CallReference, ModelSpec, ReferenceRunner, Wire, references_for
 from assist.bench.replay import Protocol, ReplayOptions, replay_all
 from assist.bench.sweep import LevelOutcome, next_level, sustainable
+from assist.stt.engine import DEFAULT_CPU_THREADS
 from assist.stt.transcriber import ENGLISH_MODEL
 
 SWEEP_LEVELS = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64)
@@ -73,7 +74,9 @@ class HarnessOptions:
 
     def model_spec(self) -> ModelSpec:
         server = ServerOptions(device=self.device, compute_type=self.compute_type)
-        return ModelSpec(ENGLISH_MODEL, self.device, server.effective_compute_type, self.cpu_threads or 2)
+        return ModelSpec(
+            ENGLISH_MODEL, self.device, server.effective_compute_type, self.cpu_threads or DEFAULT_CPU_THREADS
+        )
 
 
 def log(message: str) -> None:
@@ -87,18 +90,15 @@ def server_stages(before: mon.Snapshot, after: mon.Snapshot) -> dict[str, Any]:
     for stage in ("decode", "resample", "vad"):
         h = mon.histogram(d, "assist_audio_stage_seconds", stage=stage)
         stages[f"audio_{stage}"] = {"n": int(h.count), "mean": h.mean, "p50": h.quantile(0.5), "p95": h.quantile(0.95)}
-    guidance = mon.histogram(d, "assist_stage_latency_seconds", stage="guidance")
-    stages["guidance"] = {
-        "n": int(guidance.count),
-        "mean": guidance.mean,
-        "p50": guidance.quantile(0.5),
-        "p95": guidance.quantile(0.95),
-    }
+    for stage in ("guidance_wait", "guidance"):
+        h = mon.histogram(d, "assist_stage_latency_seconds", stage=stage)
+        stages[stage] = {"n": int(h.count), "mean": h.mean, "p50": h.quantile(0.5), "p95": h.quantile(0.95)}
     counters = {
         "errors": {k: v for k, v in mon.by_label(d, "assist_errors_total", "kind").items() if v},
         "decode_errors": mon.total(d, "assist_stt_decode_errors_total"),
         "interims_thinned": mon.total(d, "assist_stt_interims_thinned_total"),
         "sidebar_overflows": mon.total(d, "assist_sidebar_overflows_total"),
+        "sidebar_interims_coalesced": mon.total(d, "assist_sidebar_interims_coalesced_total"),
     }
     return {"stages": stages, "counters": counters, "metrics_available": bool(after)}
 
@@ -147,6 +147,7 @@ async def measure(
     summary["server_counters"] = server["counters"]
     summary["dropped"]["interims_thinned"] = server["counters"]["interims_thinned"]
     summary["dropped"]["sidebar_overflows"] = server["counters"]["sidebar_overflows"]
+    summary["dropped"]["sidebar_interims_coalesced"] = server["counters"]["sidebar_interims_coalesced"]
     summary["errors"]["server"] = server["counters"]["errors"]
     resources = mon.usage(monitor.window(started, ended))
     if resources.get("server_cpu_s") is not None and summary["audio_s"]:
@@ -290,9 +291,9 @@ def run(options: HarnessOptions) -> dict[str, Any]:
             ingest_token=options.ingest_token,
             pid=options.server_pid,
         )
-        wait_ready(target.http, 30)
+        target.stt = wait_ready(target.http, 30).get("stt") or {}
         results = asyncio.run(run_async(options, target, references, recordings))
-        server_info = {"launched": False, "url": target.http}
+        server_info = {"launched": False, "url": target.http, "stt": target.stt}
     else:
         server_options = ServerOptions(
             device=options.device,
@@ -306,7 +307,12 @@ def run(options: HarnessOptions) -> dict[str, Any]:
         with process as target:
             log(f"server ready in {process.started_s:.1f} s at {target.http}")
             results = asyncio.run(run_async(options, target, references, recordings))
-            server_info = {"launched": True, "ready_s": process.started_s, "settings": target.settings_env}
+            server_info = {
+                "launched": True,
+                "ready_s": process.started_s,
+                "settings": target.settings_env,
+                "stt": target.stt,
+            }
     results["server"] = server_info
     results["options"] = _options_dict(options)
     results["reference"] = reference_summary(options, results["main"])

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -69,6 +70,7 @@ class Target:
     ingest_token: str | None = None
     pid: int | None = None  # for CPU/RSS sampling; None: read from /metrics
     settings_env: dict[str, str] = field(default_factory=dict)
+    stt: dict[str, Any] = field(default_factory=dict)  # what decodes there, from its /readyz
 
     @property
     def ws(self) -> str:
@@ -90,14 +92,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_ready(http: str, timeout_s: float, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_ready(http: str, timeout_s: float, process: subprocess.Popen[bytes] | None = None) -> dict[str, Any]:
+    """Poll /readyz until the server is ready; returns what it said (its speech settings)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"server exited with code {process.returncode} before it was ready")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{http}/readyz", timeout=2).status_code == 200:
-                return
+            response = httpx.get(f"{http}/readyz", timeout=2)
+            if response.status_code == 200:
+                body: dict[str, Any] = response.json()
+                return body
         time.sleep(0.3)
     raise RuntimeError(f"server at {http} not ready after {timeout_s:.0f} s")
 
@@ -145,13 +150,15 @@ class ServerProcess:
         log.close()
         http = f"http://127.0.0.1:{port}"
         try:
-            wait_ready(http, self.ready_timeout_s, self.process)
+            ready = wait_ready(http, self.ready_timeout_s, self.process)
         except RuntimeError as error:
             tail = self.log_path.read_text(errors="replace")[-3000:]
             self.stop()
             raise RuntimeError(f"{error}\n--- server log ---\n{tail}") from error
         self.started_s = time.perf_counter() - launched
-        return Target(http, secret_key=secret, pid=self.process.pid, settings_env=settings_env)
+        return Target(
+            http, secret_key=secret, pid=self.process.pid, settings_env=settings_env, stt=ready.get("stt") or {}
+        )
 
     def stop(self, timeout_s: float = 30.0) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from assist.bench.dataset import RATE_HZ, Recording, wire_roundtrip
-from assist.stt.engine import DecodeItem, EngineOptions, WhisperEngine
+from assist.stt.engine import DEFAULT_CPU_THREADS, DecodeItem, EngineOptions, WhisperEngine
 from assist.stt.policy import EndpointOptions
 
 CACHE_VERSION = 1
@@ -44,7 +44,7 @@ class ModelSpec:
     model: str = "tiny.en"
     device: str = "cpu"
     compute_type: str = "int8"
-    cpu_threads: int = 2
+    cpu_threads: int = DEFAULT_CPU_THREADS
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,11 +61,19 @@ def environment(results: dict[str, Any]) -> dict[str, Any]:
         "faster_whisper": faster_whisper.__version__,
         "onnxruntime": onnxruntime.__version__,
         "commit": commit + ("+changes" if dirty else ""),
-        "model": (
-            f"{model.get('model')} {model.get('compute_type')} ({model.get('device')}, {model.get('cpu_threads')} threads)"
-        ),
+        "model": model_line(model, results.get("server", {}).get("stt") or {}),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
+
+
+def model_line(reference_model: dict[str, Any], server_stt: dict[str, Any]) -> str:
+    """'tiny.en int8 (cpu, 2 workers × 1 thread)': the server's own account when it gave one."""
+    m = server_stt or reference_model
+    threads = m.get("cpu_threads")
+    line = f"{m.get('model')} {m.get('compute_type')} ({m.get('device')}, "
+    if server_stt.get("workers"):
+        line += f"{server_stt['workers']} decode workers × "
+    return line + f"{threads} thread{'s' if threads != 1 else ''})"
 
 
 # -- JSON --------------------------------------------------------------------------------------------
@@ -118,6 +126,7 @@ STAGES = (
     ("recognition", "recognition (Whisper encode + decode + word times)", "final"),
     ("server_total", "server total: end of speech → final emitted", "final"),
     ("match", "knowledge match (per card)", "card"),
+    ("guidance_wait", "guidance queue wait (transcript out → guidance starts)", "histogram"),
     ("guidance", "guidance step (match, offers, signals; every transcript)", "histogram"),
     ("push", "push: published → received on the agent's sidebar", "message"),
 )
@@ -171,7 +180,7 @@ def _main_section(results: dict[str, Any]) -> list[str]:
             extra = f"compute alone p50 {ms(compute['p50'])}, p95 {ms(compute['p95'])}"
         elif key == "endpoint":
             extra = f"configured silence {ms(ref['endpoint_silence_s'])}"
-        elif key.startswith("audio_") or key == "guidance":
+        elif key.startswith("audio_") or key.startswith("guidance"):
             extra = f"mean {ms(st.get('mean'))}"
         lines.append(_row(label, st, ms, extra))
     wer_s, wer_o = main["wer"]["streaming"], main["wer"]["offline"]
@@ -208,7 +217,8 @@ def _main_section(results: dict[str, Any]) -> list[str]:
         + f". Errors: {errors['calls_with_errors']} calls with errors, "
         f"{errors['refused_calls']} refused, server {errors.get('server') or 'none'}. Dropped: "
         f"{dropped['sidebar_finals_missing']} finals missing on the sidebar, {dropped.get('sidebar_overflows', 0):.0f} "
-        f"sidebar overflows, {dropped.get('interims_thinned', 0):.0f} interims thinned under load.",
+        f"sidebar overflows, {dropped.get('interims_thinned', 0):.0f} interims thinned under load (not decoded), "
+        f"{dropped.get('sidebar_interims_coalesced', 0):.0f} replaced by a newer one before a sidebar took them.",
     ]
     return lines + _per_call_table(main)
 

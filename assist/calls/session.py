@@ -74,7 +74,7 @@ class CallSession:
         self._ticker: asyncio.Task[None] | None = None
         self._guider: asyncio.Task[None] | None = None
         self._handover: asyncio.Task[None] | None = None
-        self._guidance_queue: asyncio.Queue[Message] = asyncio.Queue()
+        self._guidance_queue: asyncio.Queue[tuple[Message, float]] = asyncio.Queue()  # (message, queued at)
         self.redaction = services.redactor.new_call() if services.redactor is not None else None
         self.calllog = CallLog(services.recorder, self.call_id)
         self.logged: list[Message] = []  # every stored event but interims: what QA reviews
@@ -216,7 +216,7 @@ class CallSession:
             try:
                 message = await self._handle(event)
                 if self.guidance is not None:
-                    self._guidance_queue.put_nowait(message)
+                    self._guidance_queue.put_nowait((message, time.perf_counter()))
             except Exception:  # a bug in one stage must not silence the rest of the call
                 self.log.exception("handling %s failed", event.type)
                 self.services.metrics.errors.labels("pipeline").inc()
@@ -227,11 +227,12 @@ class CallSession:
         assert self.guidance is not None
         loop = asyncio.get_running_loop()
         while True:
-            message = await self._guidance_queue.get()
+            message, queued_at = await self._guidance_queue.get()
             try:
                 if message.get("type") == "interim" and not self._guidance_queue.empty():
                     continue  # newer words are queued: an interim that fell behind is moot
                 started = time.perf_counter()
+                self.services.metrics.stage_latency.labels("guidance_wait").observe(started - queued_at)
                 for extra in await loop.run_in_executor(None, self.guidance.on_transcript, message):
                     self.publish({**extra, "call_id": self.call_id, "emitted_s": round(self.elapsed_s(), 3)})
                 self.services.metrics.stage_latency.labels("guidance").observe(time.perf_counter() - started)

@@ -27,7 +27,7 @@ from assist.events import (
     TranscriptEvent,
     Word,
 )
-from assist.stt.engine import DecodeItem, EngineOptions, WhisperEngine
+from assist.stt.engine import DEFAULT_CPU_THREADS, DecodeItem, EngineOptions, WhisperEngine
 from assist.stt.policy import EndpointOptions
 from assist.stt.scheduler import DecodeScheduler, JobResult
 from assist.stt.stream import DecodeRequest, SpeakerStream
@@ -44,7 +44,7 @@ class SttSettings:
     multilingual_model: str = MULTILINGUAL_MODEL
     compute_type: str = "int8"
     device: str = "cpu"
-    cpu_threads: int = 2
+    cpu_threads: int = DEFAULT_CPU_THREADS
     workers: int = 1
     max_batch: int = 4
     max_interim_age_s: float = 1.5
@@ -73,11 +73,28 @@ class SttService:
         if model not in self._engines:
             s = self.settings
             engine = self._engines[model] = WhisperEngine(
-                EngineOptions(model=model, device=s.device, compute_type=s.compute_type, cpu_threads=s.cpu_threads)
+                EngineOptions(
+                    model=model,
+                    device=s.device,
+                    compute_type=s.compute_type,
+                    cpu_threads=s.cpu_threads,
+                    replicas=s.workers,  # each scheduler worker decodes on its own replica
+                )
             )
             # The first decode pays for lazy allocations (~1-2 s): pay it here, not on a caller.
             engine.decode([DecodeItem(np.zeros(16_000, dtype=np.float32), want_words=True)])
         return self._engines[model]
+
+    def describe(self) -> dict[str, str | int]:
+        """What decodes here, for /readyz and benchmark reports."""
+        s = self.settings
+        return {
+            "model": s.english_model,
+            "device": s.device,
+            "compute_type": s.compute_type,
+            "cpu_threads": s.cpu_threads,
+            "workers": s.workers,
+        }
 
     def model_for(self, language: str) -> str:
         """English goes to the English-only model; every other language to the multilingual one."""

@@ -59,6 +59,7 @@ async def readyz(request: Request) -> Response:
         "active_calls": len(services.sessions),
         "max_calls": services.settings.max_calls,
         "stt_queue_depth": services.stt.scheduler.depth,
+        "stt": services.stt.describe(),
     }
     return JSONResponse(body, status_code=200 if ready else 503)
 

@@ -154,6 +154,13 @@ class SidebarHub:
         self._by_call: dict[str, set[Outbox]] = {}
         self._overview: set[Outbox] = set()
         self.overflows = 0
+        self._coalesced_closed = 0  # interims coalesced in outboxes already unsubscribed
+
+    @property
+    def interims_coalesced(self) -> int:
+        """Interims some sidebar never saw because a newer one (or the final) replaced them."""
+        live = {o for group in (*self._by_agent.values(), *self._by_call.values(), self._overview) for o in group}
+        return self._coalesced_closed + sum(o.dropped_interims for o in live)
 
     # -- calls ------------------------------------------------------------------------------------
 
@@ -237,8 +244,12 @@ class SidebarHub:
         return outbox
 
     def unsubscribe(self, outbox: Outbox) -> None:
+        subscribed = False
         for group in (*self._by_agent.values(), *self._by_call.values(), self._overview):
+            subscribed |= outbox in group
             group.discard(outbox)
+        if subscribed:
+            self._coalesced_closed += outbox.dropped_interims
 
     def live_calls(self) -> list[Message]:
         now = time.time()

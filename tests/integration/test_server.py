@@ -191,8 +191,11 @@ async def test_health_ready_and_metrics(live_server: LiveServer) -> None:
         assert (await http.get("/healthz")).json() == {"status": "ok"}
         ready = await http.get("/readyz")
         assert ready.status_code == 200 and ready.json()["status"] == "ready"
+        stt = ready.json()["stt"]  # what decodes here, for operators and benchmark reports
+        assert stt["model"] == "tiny.en" and stt["workers"] >= 1 and stt["cpu_threads"] >= 1
         metrics = (await http.get("/metrics")).text
     for name in (
+        "assist_sidebar_interims_coalesced_total",
         "assist_active_calls",
         "assist_stage_latency_seconds_bucket",
         "assist_stt_queue_depth",

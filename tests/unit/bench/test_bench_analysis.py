@@ -100,6 +100,8 @@ def test_stats_and_lost() -> None:
     assert math.isinf(p95_with_lost([0.1] * 19 + [None]))
     assert p95_with_lost([0.1] * 100) == pytest.approx(0.1)
     assert p95_with_lost([]) is None
+    latencies: list[float | None] = [0.3, 0.4, 0.35, 2.3, 0.5, 0.45, 0.6, 0.38, 0.41, 0.9, 1.0, 0.33, 0.36, 0.37, 0.39]
+    assert p95_with_lost(latencies) == pytest.approx(stats(latencies)["p95"])  # the table and the rule agree
 
 
 def test_send_clock() -> None:

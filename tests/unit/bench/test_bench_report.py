@@ -156,3 +156,10 @@ def test_write_produces_json_plots_summary_and_doc(tmp_path: Path) -> None:
     # A second write replaces the section instead of adding another.
     report.write(data, out, command="again", doc=doc, record=tmp_path / "docs-record")
     assert doc.read_text().count(report.DOC_BEGIN) == 1 and "`again`" in doc.read_text()
+
+
+def test_model_line_prefers_the_servers_own_account() -> None:
+    reference = {"model": "tiny.en", "compute_type": "int8", "device": "cpu", "cpu_threads": 1}
+    assert report.model_line(reference, {}) == "tiny.en int8 (cpu, 1 thread)"
+    server = {**reference, "cpu_threads": 2, "workers": 3}
+    assert report.model_line(reference, server) == "tiny.en int8 (cpu, 3 decode workers × 2 threads)"

@@ -184,6 +184,21 @@ def live_call(call_id: str, agent_id: str, *, started_at: float | None = None) -
     return call
 
 
+async def test_hub_counts_coalesced_interims_of_live_and_departed_sidebars():
+    hub = SidebarHub(16)
+    hub.start_call(live_call("c1", "a1"))
+    staying, leaving = hub.subscribe_agent("a1"), hub.subscribe_call("c1")
+    assert leaving is not None
+    for text in ("hel", "hello", "hello the"):
+        hub.publish("c1", interim("c1", "customer", text))
+    assert hub.interims_coalesced == 4  # two replaced in each outbox
+    hub.unsubscribe(leaving)
+    hub.unsubscribe(leaving)  # a second unsubscribe must not count it twice
+    hub.publish("c1", final("c1", "customer", "hello there"))  # supersedes the queued interim
+    assert hub.interims_coalesced == 5
+    assert staying.dropped_interims == 3
+
+
 async def test_start_call_announces_to_the_agent_and_overview():
     hub = SidebarHub(16)
     mine = hub.subscribe_agent("a1")
