@@ -91,6 +91,7 @@ class CallMeasures:
     duration_s: float
     utterances: int = 0
     final_latency_s: list[float | None] = field(default_factory=list)  # per reference utterance
+    merged: list[bool] = field(default_factory=list)  # per reference utterance: delivered with the next one
     first_text_s: list[float | None] = field(default_factory=list)
     floor_latency_s: list[float] = field(default_factory=list)  # endpoint silence + compute, same utterances
     floor_compute_s: list[float] = field(default_factory=list)
@@ -128,6 +129,7 @@ class CallMeasures:
             "intents": list(self.intents),
             "utterances": self.utterances,
             "lost": self.lost,
+            "merged": sum(self.merged),
             "final_latency_s": stats(self.final_latency_s),
             "first_text_s": stats(self.first_text_s),
             "first_interim_after_audio_s": self.first_interim_s,
@@ -257,6 +259,7 @@ def analyse_call(
     scores = score_utterances(rec.references, events)
     m.utterances = len(scores)
     for score, ref in zip(scores, rec.references, strict=True):
+        m.merged.append(score.merged)
         m.final_latency_s.append(
             None if score.final_latency_s is None else score.final_latency_s + ref.end_s - clock.at(ref.end_s)
         )
@@ -377,8 +380,14 @@ def summarise_run(measures: list[CallMeasures]) -> dict[str, Any]:
         "audio_s": sum(m.duration_s for m in measures),
         "utterances": len(finals),
         "lost": sum(1 for v in finals if v is None),
+        "merged": sum(sum(m.merged) for m in measures),
         "latency": {
             "final_s": stats(finals),
+            # The same, for utterances whose end was an utterance end (a pause the endpointer
+            # could see): merged ones wait for the speaker's next sentence by design.
+            "final_unmerged_s": stats(
+                [v for m in measures for v, merged in zip(m.final_latency_s, m.merged, strict=True) if not merged]
+            ),
             "first_text_s": stats(_all(measures, "first_text_s")),
             "interim_lag_s": stats(_all(measures, "interim_lag_s")),
             "first_interim_after_audio_s": stats([m.first_interim_s for m in measures]),

@@ -157,6 +157,18 @@ def _main_section(results: dict[str, Any]) -> list[str]:
             extra=f"floor p50 {s(floor_final['p50'])}, p95 {s(floor_final['p95'])}; "
             f"distance p50 {_dist(lat['final_s']['p50'], floor_final['p50'])}",
         ),
+        *(
+            [
+                _row(
+                    f"… the same without the {main['merged']} merged into the speaker's next utterance",
+                    lat["final_unmerged_s"],
+                    extra="merged: the pause before the next one was too short to end an utterance, "
+                    "so the final came after that one",
+                )
+            ]
+            if main.get("merged")
+            else []
+        ),
         _row("start of utterance → first text", lat["first_text_s"]),
         _row("audio sent → the interim showing it", lat["interim_lag_s"]),
         _row(

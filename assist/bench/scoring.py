@@ -30,6 +30,9 @@ class UtteranceScore:
     end_s: float
     final_latency_s: float | None  # reference end → the final that covers it; None = lost
     first_text_latency_s: float | None  # reference start → first interim or final covering it
+    # The final that delivered it also holds the speaker's next reference utterance: the pause
+    # between them was too short to end an utterance, so its latency includes the next one.
+    merged: bool = False
 
 
 def normalise(text: str) -> str:
@@ -52,6 +55,7 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
 def score_utterances(references: Iterable[RefSegment], events: Sequence[TranscriptEvent]) -> list[UtteranceScore]:
     """Match each reference utterance to the streamed events of the same speaker by time."""
     scores = []
+    references = list(references)
     for ref in references:
         mine = [e for e in events if e.speaker == ref.speaker]
         finals = [e for e in mine if isinstance(e, FinalTranscript) and e.text]
@@ -60,10 +64,14 @@ def score_utterances(references: Iterable[RefSegment], events: Sequence[Transcri
             for f in finals
             if _overlap(f.start_s - TIME_TOLERANCE_S, f.end_s + TIME_TOLERANCE_S, ref.start_s, ref.end_s) > 0
         ]
-        final_latency = (
-            min(f.emitted_s for f in covering if f.end_s >= ref.end_s - TIME_TOLERANCE_S) - ref.end_s
-            if any(f.end_s >= ref.end_s - TIME_TOLERANCE_S for f in covering)
-            else (max(f.emitted_s for f in covering) - ref.end_s if covering else None)
+        complete = [f for f in covering if f.end_s >= ref.end_s - TIME_TOLERANCE_S]
+        delivering = (
+            min(complete, key=lambda f: f.emitted_s)
+            if complete
+            else (max(covering, key=lambda f: f.emitted_s) if covering else None)
+        )
+        merged = delivering is not None and any(
+            r.speaker == ref.speaker and ref.end_s < r.start_s < delivering.end_s - TIME_TOLERANCE_S for r in references
         )
         touching = [
             e for e in mine if e.text and _overlap(e.start_s - TIME_TOLERANCE_S, e.end_s, ref.start_s, ref.end_s) > 0
@@ -74,8 +82,9 @@ def score_utterances(references: Iterable[RefSegment], events: Sequence[Transcri
                 speaker=ref.speaker,
                 start_s=ref.start_s,
                 end_s=ref.end_s,
-                final_latency_s=final_latency,
+                final_latency_s=None if delivering is None else delivering.emitted_s - ref.end_s,
                 first_text_latency_s=None if first is None else first - ref.start_s,
+                merged=merged,
             )
         )
     return scores

@@ -23,8 +23,10 @@ def phase(final: list[float], label: str = "main", calls: int = 2) -> dict[str, 
         "started_s": 0.0 if label == "main" else 40.0,
         "utterances": len(final),
         "lost": 0,
+        "merged": 1,
         "latency": {
             "final_s": stats(final),
+            "final_unmerged_s": stats(final[:-1]),
             "first_text_s": stats([0.5, 0.6]),
             "interim_lag_s": stats([0.1, 0.2]),
             "first_interim_after_audio_s": stats([4.0]),
@@ -121,6 +123,7 @@ def test_markdown_has_the_figures_and_the_reference_line() -> None:
     text = report.markdown(results(), command="python -m assist.bench", link_prefix="x/", raw_path="x/results.json")
     assert text.startswith(report.DOC_BEGIN) and text.endswith(report.DOC_END)
     assert "| end of utterance → its final (0 of 3 lost) | 3 | 0.45 s |" in text
+    assert "the same without the 1 merged into the speaker's next utterance" in text
     assert "floor p50 0.41 s" in text  # reference line: latency floor
     assert "compute alone p50 85 ms" in text  # reference line: speed floor
     assert "| customer | 10.00 % | 12.00 % | -2.00 pts |" in text  # reference line: accuracy ceiling

@@ -1,0 +1,36 @@
+"""Matching streamed finals to timed reference utterances: latency, lost, merged."""
+
+from __future__ import annotations
+
+import pytest
+
+from assist.bench.scoring import RefSegment, score_utterances
+from assist.events import FinalTranscript, SttTimings
+
+TIMINGS = SttTimings(0.0, 0.0, 0.0, 0.0, 1, 0.0)
+
+
+def final(speaker: str, start_s: float, end_s: float, emitted_s: float, utterance: int = 1) -> FinalTranscript:
+    return FinalTranscript(speaker, utterance, start_s, end_s, "words", emitted_s, TIMINGS, "en", 0.9)  # type: ignore[arg-type]
+
+
+def test_each_utterance_gets_its_own_final() -> None:
+    refs = [RefSegment("agent", 1.0, 3.0, "hello"), RefSegment("customer", 4.0, 6.0, "hi")]
+    scores = score_utterances(refs, [final("agent", 1.0, 3.1, 3.4), final("customer", 4.0, 6.0, 6.5, 2)])
+    assert [s.final_latency_s for s in scores] == pytest.approx([0.4, 0.5])
+    assert not any(s.merged for s in scores)
+
+
+def test_a_short_pause_merges_and_counts_from_the_first_utterances_own_end() -> None:
+    # 0.15 s between the two sentences: one final holds both, emitted after the second.
+    refs = [RefSegment("agent", 1.0, 3.0, "hello this is the bank"), RefSegment("agent", 3.15, 4.5, "how can i help")]
+    scores = score_utterances(refs, [final("agent", 1.0, 4.5, 4.9)])
+    assert scores[0].merged and not scores[1].merged
+    assert scores[0].final_latency_s == pytest.approx(1.9)  # penalised, not hidden
+    assert scores[1].final_latency_s == pytest.approx(0.4)
+
+
+def test_an_utterance_no_final_covers_is_lost() -> None:
+    refs = [RefSegment("customer", 1.0, 2.0, "yes")]
+    (score,) = score_utterances(refs, [final("agent", 1.0, 2.0, 2.3)])
+    assert score.final_latency_s is None and not score.merged
