@@ -12,35 +12,18 @@ from assist.audio.stages import AUDIO_STAGES
 from assist.stt.scheduler import DecodeScheduler
 from assist.web.hub import SidebarHub
 
+# Fine at the bottom too: guidance and store steps take milliseconds, finals tenths of a second.
 LATENCY_BUCKETS_S = (
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.2,
-    0.3,
-    0.4,
-    0.5,
-    0.6,
-    0.8,
-    1.0,
-    1.5,
-    2.0,
-    3.0,
-    5.0,
-    10.0,
+    *(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05),
+    *(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0),
 )
 
 
-class _SchedulerCollector(Collector):
-    def __init__(self, scheduler: Callable[[], DecodeScheduler | None], hub: Callable[[], SidebarHub | None]) -> None:
-        self._scheduler = scheduler
+class _HubCollector(Collector):
+    def __init__(self, hub: Callable[[], SidebarHub | None]) -> None:
         self._hub = hub
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    def collect(self) -> Iterator[CounterMetricFamily]:
         hub = self._hub()
         if hub is not None:
             yield CounterMetricFamily(
@@ -48,6 +31,13 @@ class _SchedulerCollector(Collector):
                 "Interims a slow sidebar never saw because a newer one (or the final) replaced them",
                 value=hub.interims_coalesced,
             )
+
+
+class _SchedulerCollector(Collector):
+    def __init__(self, scheduler: Callable[[], DecodeScheduler | None]) -> None:
+        self._scheduler = scheduler
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         scheduler = self._scheduler()
         if scheduler is None:
             return
@@ -61,9 +51,7 @@ class _SchedulerCollector(Collector):
 
 
 class Metrics:
-    def __init__(
-        self, scheduler: Callable[[], DecodeScheduler | None], hub: Callable[[], SidebarHub | None] = lambda: None
-    ) -> None:
+    def __init__(self, scheduler: Callable[[], DecodeScheduler | None], hub: Callable[[], SidebarHub | None]) -> None:
         self.registry = CollectorRegistry()
         self.active_calls = Gauge("assist_active_calls", "Calls in progress", ["platform"], registry=self.registry)
         self.calls_total = Counter("assist_calls", "Calls started", ["platform"], registry=self.registry)
@@ -80,7 +68,8 @@ class Metrics:
         self.sidebar_overflows = Counter(
             "assist_sidebar_overflows", "Sidebar outboxes closed as too slow", registry=self.registry
         )
-        self.registry.register(_SchedulerCollector(scheduler, hub))
+        self.registry.register(_SchedulerCollector(scheduler))
+        self.registry.register(_HubCollector(hub))
         # Process-wide: per-frame codec decode, resample and VAD times (assist.audio.stages).
         self.registry.register(AUDIO_STAGES)
         # process_cpu_seconds_total, process_resident_memory_bytes, ... of this server process.

@@ -156,10 +156,13 @@ class SidebarHub:
         self.overflows = 0
         self._coalesced_closed = 0  # interims coalesced in outboxes already unsubscribed
 
+    def _groups(self) -> list[set[Outbox]]:
+        return [*self._by_agent.values(), *self._by_call.values(), self._overview]
+
     @property
     def interims_coalesced(self) -> int:
         """Interims some sidebar never saw because a newer one (or the final) replaced them."""
-        live = {o for group in (*self._by_agent.values(), *self._by_call.values(), self._overview) for o in group}
+        live = set().union(*self._groups())
         return self._coalesced_closed + sum(o.dropped_interims for o in live)
 
     # -- calls ------------------------------------------------------------------------------------
@@ -245,7 +248,7 @@ class SidebarHub:
 
     def unsubscribe(self, outbox: Outbox) -> None:
         subscribed = False
-        for group in (*self._by_agent.values(), *self._by_call.values(), self._overview):
+        for group in self._groups():
             subscribed |= outbox in group
             group.discard(outbox)
         if subscribed:
