@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
 
-.PHONY: all venv models system-deps run test test-fast lint types bench bench-stt eval-kb clean
+.PHONY: all venv models system-deps run test test-fast lint types bench bench-stt bench-robust corpus eval-kb clean
 
 all: models
 
@@ -49,6 +49,16 @@ types: $(STAMP)
 
 bench-stt: models
 	$(PY) -m assist.bench.stt --out docs/bench/stt --doc docs/benchmarks.md
+
+# The robustness corpus (other voices, long turns; rendered with Debian's espeak-ng, flite and
+# festival into bench-results/robust-corpus) and the speech core measured on it under telephone
+# conditions (about 40 min on a 2-core machine; ROBUST_ARGS="--calls 2 --conditions clean,telephone"
+# for a quick look).
+corpus: models system-deps
+	$(PY) -m assist.bench.corpus
+
+bench-robust: corpus
+	$(PY) -m assist.bench.robust --doc docs/benchmarks.md $(ROBUST_ARGS)
 
 eval-kb: models
 	$(PY) -m assist.bench.kb --doc docs/knowledge-eval.md

@@ -32,7 +32,6 @@ class SttTimings:
     decode_ms: float  # encoder + decoder (+ alignment for finals), whole batch
     batch_size: int
     padded_s: float  # encoder window the audio was padded to
-    fallback: bool = False  # re-decoded with the full 30 s window after an anomaly
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +50,8 @@ class InterimTranscript:
 
 @dataclass(frozen=True, slots=True)
 class FinalTranscript:
-    """The transcript of one finished utterance; never revised."""
+    """The transcript of one finished utterance. A later final of the same speaker and
+    ``utterance_id`` with a higher ``revision`` replaces it (a slower decode that disagreed)."""
 
     speaker: Speaker
     utterance_id: int
@@ -63,6 +63,7 @@ class FinalTranscript:
     language: str
     confidence: float
     words: tuple[Word, ...] = field(default_factory=tuple)
+    revision: int = 0
     type: Literal["final"] = "final"
 
 

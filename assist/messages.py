@@ -23,6 +23,7 @@ def transcript_message(call_id: str, event: TranscriptEvent) -> Message:
         "emitted_s": event.emitted_s,
     }
     if isinstance(event, FinalTranscript):
+        message["revision"] = event.revision  # > 0: replaces the final of the same speaker and utterance_id
         message["language"] = event.language
         message["confidence"] = event.confidence
         message["words"] = [asdict(word) for word in event.words]

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Debian packages the tests need that a fresh machine lacks: chromium (browser tests) and the
-# PostgreSQL server binaries (tests/pgserver.py starts a throwaway cluster; no system service is used).
+# Debian packages the tests need that a fresh machine lacks: chromium (browser tests), the
+# PostgreSQL server binaries (tests/pgserver.py starts a throwaway cluster; no system service is
+# used), and the speech synthesisers that render the robustness corpus (espeak-ng, flite,
+# festival with two diphone voices; assist/bench/voices.py).
 # Idempotent: installs only what is missing. Needs root (CI runs as root) or sudo.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v flite >/dev/null 2>&1 || need+=(flite)
+command -v text2wave >/dev/null 2>&1 || need+=(festival)
+[ -d /usr/share/festival/voices/english/kal_diphone ] || need+=(festvox-kallpc16k)
+[ -d /usr/share/festival/voices/english/ked_diphone ] || need+=(festvox-kdlpc16k)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -19,7 +19,7 @@ import numpy as np
 from assist.bench.dataset import Recording
 from assist.bench.reference import CallReference
 from assist.bench.replay import CallRun
-from assist.bench.scoring import TIME_TOLERANCE_S, RefSegment, score_utterances, wer
+from assist.bench.scoring import TIME_TOLERANCE_S, RefSegment, score_utterances, settled_finals, wer
 from assist.events import FinalTranscript, InterimTranscript, SttTimings, TranscriptEvent
 from assist.ingest.audiohook import parse_duration
 from assist.stt.policy import EndpointOptions
@@ -180,7 +180,8 @@ def native_events(messages: list[tuple[float, dict[str, Any]]]) -> list[Transcri
         if kind == "interim":
             events.append(InterimTranscript(*common, _NO_TIMINGS))
         else:
-            events.append(FinalTranscript(*common, _NO_TIMINGS, "en", float(m.get("confidence", 1.0))))
+            confidence = float(m.get("confidence", 1.0))
+            events.append(FinalTranscript(*common, _NO_TIMINGS, "en", confidence, revision=int(m.get("revision", 0))))
     return events
 
 
@@ -189,6 +190,7 @@ def audiohook_events(messages: list[tuple[float, dict[str, Any]]]) -> tuple[list
     speakers = ("customer", "agent")  # channel 0 external, 1 internal
     events: list[TranscriptEvent] = []
     cards: list[Card] = []
+    utterance_ids: dict[str, int] = {}  # transcript entity id -> utterance (a revision reuses the id)
     for at, m in messages:
         if m.get("type") != "event":
             continue
@@ -198,9 +200,13 @@ def audiohook_events(messages: list[tuple[float, dict[str, Any]]]) -> tuple[list
                 start = parse_duration(data["offset"])
                 end = start + parse_duration(data["duration"])
                 text = data["alternatives"][0]["interpretations"][0]["transcript"]
-                common = (speakers[int(data["channelId"])], 0, start, end, text, at)
+                utterance = utterance_ids.setdefault(str(data.get("id")), len(utterance_ids))
+                common = (speakers[int(data["channelId"])], utterance, start, end, text, at)
                 if data.get("isFinal"):
-                    events.append(FinalTranscript(*common, _NO_TIMINGS, "en", 1.0))  # type: ignore[arg-type]
+                    revision = sum(1 for e in events if isinstance(e, FinalTranscript) and e.utterance_id == utterance)
+                    events.append(
+                        FinalTranscript(*common, _NO_TIMINGS, "en", 1.0, revision=revision)  # type: ignore[arg-type]
+                    )
                 else:
                     events.append(InterimTranscript(*common, _NO_TIMINGS))  # type: ignore[arg-type]
             elif entity.get("type") == "agentassist":
@@ -253,7 +259,7 @@ def analyse_call(
         events, ah_cards = audiohook_events(ingest.messages)
     else:
         events = native_events(ingest.messages)
-    finals = [e for e in events if isinstance(e, FinalTranscript) and e.text]
+    finals = [e for e in settled_finals(events) if e.text]
     m.finals = len(finals)
     m.hyp_texts = {sp: " ".join(e.text for e in finals if e.speaker == sp) for sp in rec.speakers}
     scores = score_utterances(rec.references, events)

@@ -90,12 +90,22 @@ def score_utterances(references: Iterable[RefSegment], events: Sequence[Transcri
     return scores
 
 
+def settled_finals(events: Sequence[TranscriptEvent]) -> list[FinalTranscript]:
+    """Finals as a listener ends up with them: a revision (same speaker and utterance id)
+    replaces the earlier final in place; the order is that of the first final."""
+    latest: dict[tuple[str, int], FinalTranscript] = {}
+    for event in events:
+        if isinstance(event, FinalTranscript):
+            key = (event.speaker, event.utterance_id)
+            if key not in latest or event.revision >= latest[key].revision:
+                latest[key] = event
+    return list(latest.values())
+
+
 def words_in_silence(references: Sequence[RefSegment], events: Sequence[TranscriptEvent]) -> int:
     """Final words of a speaker that lie where the reference has that speaker silent."""
     count = 0
-    for event in events:
-        if not isinstance(event, FinalTranscript):
-            continue
+    for event in settled_finals(events):
         spans = [(r.start_s, r.end_s) for r in references if r.speaker == event.speaker]
         for word in event.words:
             if not any(

@@ -36,6 +36,7 @@ from assist.bench.scoring import (
     UtteranceScore,
     percentile,
     score_utterances,
+    settled_finals,
     wer,
     words_in_silence,
 )
@@ -107,10 +108,7 @@ async def stream_recording(
 
 
 def hypothesis_texts(rec: Recording, events: list[TranscriptEvent]) -> dict[str, str]:
-    return {
-        sp: " ".join(e.text for e in events if isinstance(e, FinalTranscript) and e.speaker == sp)
-        for sp in rec.speakers
-    }
+    return {sp: " ".join(e.text for e in settled_finals(events) if e.speaker == sp) for sp in rec.speakers}
 
 
 def summarise_latency(scores: list[UtteranceScore]) -> dict[str, Any]:
@@ -175,7 +173,7 @@ async def phase_accuracy(
             total += len(scores)
             silence_words += words_in_silence(rec.references, events)
         finals += sum(1 for e in events if isinstance(e, FinalTranscript))
-        fallbacks += sum(1 for e in events if isinstance(e, FinalTranscript) and e.timings.fallback)
+        fallbacks += sum(1 for e in events if isinstance(e, FinalTranscript) and e.revision > 0)
         per_recording.append({"name": rec.name, "streamed": texts, "offline": offline[rec.name]})
         progress(f"accuracy {codec}/{rate_hz} {index + 1}/{len(recordings)}")
     all_refs = [r for sp in SPEAKERS for r in refs[sp]]

@@ -30,6 +30,7 @@ def utterance_row(message: Message) -> Message:
         "language": message.get("language"),
         "latency": message.get("latency_ms") or {},
         "redactions": message.get("redactions") or [],
+        "revision": int(message.get("revision") or 0),
     }
 
 

@@ -30,7 +30,19 @@ CALL_COLUMNS = (
     "ended_at, duration_s, status, end_reason, transferred_from, qa_score, qa, summary"
 )
 UTTERANCE_COLUMNS = (
-    "speaker, utterance_id, start_s, end_s, emitted_s, text, words, confidence, language, latency, redactions"
+    "speaker, utterance_id, start_s, end_s, emitted_s, text, words, confidence, language, latency, redactions, revision"
+)
+# A revised final replaces the stored one; a repeat of the same revision (a retried batch) does nothing.
+_REVISED_COLUMNS = (
+    "start_s",
+    "end_s",
+    "text",
+    "words",
+    "confidence",
+    "latency",
+    "redactions",
+    "revision",
+    "search_text",
 )
 JSON_FIELDS = frozenset({"caller", "qa", "summary", "words", "latency", "redactions", "payload"})
 _CJK = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af])")
@@ -206,14 +218,17 @@ class CallStore(ABC):
         feedback: Sequence[Row] = (),
     ) -> None:
         """One transaction of a call's new rows. Repeats are ignored (events by seq, utterances by
-        speaker + utterance id), so a batch retried after a failure is harmless."""
+        speaker + utterance id unless the row is a later revision), so a batch retried after a
+        failure is harmless."""
         with self._tx() as cur:
             if utterances:
                 cur.executemany(
                     self._sql(
                         f"INSERT INTO utterances (call_id, {UTTERANCE_COLUMNS}, search_text)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                        " ON CONFLICT (call_id, speaker, utterance_id) DO NOTHING"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (call_id, speaker, utterance_id) DO UPDATE SET "
+                        + ", ".join(f"{c} = excluded.{c}" for c in _REVISED_COLUMNS)
+                        + " WHERE excluded.revision > utterances.revision"
                     ),
                     [self._utterance_params(call_id, u) for u in utterances],
                 )
@@ -248,6 +263,7 @@ class CallStore(ABC):
             utterance.get("language"),
             self._json(utterance.get("latency") or {}),
             self._json(utterance.get("redactions") or []),
+            int(utterance.get("revision") or 0),
             search_text(utterance["text"]),
         ]
 

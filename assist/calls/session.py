@@ -276,13 +276,29 @@ class CallSession:
             started = time.perf_counter()
             await self.calllog.final(stored)
             metrics.labels("store").observe(time.perf_counter() - started)
-            self.logged.append(stored)
-            metrics.labels("final_total").observe(max(0.0, event.emitted_s - event.end_s))
+            if event.revision:
+                self._replace_logged(stored)
+            else:
+                self.logged.append(stored)
+                metrics.labels("final_total").observe(max(0.0, event.emitted_s - event.end_s))
             self.services.hub.publish(self.call_id, live)
         else:
             self.services.hub.publish(self.call_id, live)
             self.calllog.event(stored)
         return stored
+
+    def _replace_logged(self, revised: Message) -> None:
+        """A revised final takes the place of the one it revises in what QA reviews."""
+        for index in range(len(self.logged) - 1, -1, -1):
+            entry = self.logged[index]
+            if (
+                entry.get("type") == "final"
+                and entry.get("speaker") == revised["speaker"]
+                and entry.get("utterance_id") == revised["utterance_id"]
+            ):
+                self.logged[index] = revised
+                return
+        self.logged.append(revised)
 
     def _redacted(self, message: Message) -> Message:
         if self.redaction is None or not message.get("text"):

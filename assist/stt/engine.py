@@ -1,24 +1,28 @@
-"""Whisper on CTranslate2: batched decoding of whole utterances with a bucketed encoder window.
+"""Whisper on CTranslate2: batched decoding of whole utterances on an encoder window fitted to them.
 
 The only module that imports faster_whisper. Everything here blocks: call it from the
 scheduler's worker thread, never from the event loop. Results are fully materialised (lists,
 not generators) before they leave the worker.
 
-Padding policy (measured, see docs/stt.md): Whisper's encoder is trained on 30 s windows, and
-encoding the full window costs ~0.2-0.3 s for tiny.en on 2 cores whatever the utterance length.
-We pad each utterance with real silence to the smallest bucket (10, 20 or 30 s) that holds it
-plus a second of margin, which is ~4x cheaper; a decode that looks anomalous (a repetition loop,
-more tokens than speech could hold, very low confidence) is redone with the full 30 s window.
+Window policy (measured, see docs/stt.md): Whisper's encoder is trained on 30 s windows; its
+cost grows faster than linearly with the window (tiny.en, one AVX2 thread: 3 s ≈ 15 ms, 10 s
+≈ 70 ms, 30 s ≈ 450 ms). Each utterance is padded with real silence to a window a little longer
+than itself and decoded *with timestamps*, so that what the decoder says past the end of the
+speech (on a short window it tends to start the utterance over) can be recognised and dropped.
+Nothing slow runs on the way to a final: a result that still looks wrong is returned with its
+``anomaly`` and the caller may ask for a revision on a longer window, off the critical path.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import ctranslate2
 import numpy as np
@@ -36,6 +40,9 @@ log = logging.getLogger(__name__)
 RATE_HZ = 16_000
 HOP_SAMPLES = 160  # one mel frame = 10 ms
 FULL_WINDOW_S = 30.0
+TIMESTAMP_S = 0.02  # one timestamp token step
+TIMESTAMP_ALLOWANCE = 8  # decoder steps for timestamp tokens beyond the text's own
+SPEECH_END_SLACK_S = 0.1  # a segment starting this close to the end of the audio holds no speech
 # Measured on 2 cores (docs/stt.md, "Threads and replicas"): tiny.en decodes an utterance faster
 # on one thread than on two (72 vs 84 ms), and one replica per core keeps both cores busy
 # under load, where one two-thread replica left ~0.6 of a core idle.
@@ -54,6 +61,37 @@ def default_workers(device: str, cpu_threads: int) -> int:
     return max(1, min(MAX_DEFAULT_WORKERS, cores // cpu_threads))
 
 
+Purpose = Literal["final", "interim", "revision"]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPolicy:
+    """Encoder input for an utterance: its length plus ``margin_s`` of silence, rounded up to a
+    multiple of ``step_s`` (so utterances of similar length batch together), at least ``min_s``,
+    at most Whisper's 30 s."""
+
+    min_s: float
+    margin_s: float
+    step_s: float
+
+    def window_s(self, audio_s: float) -> float:
+        steps = math.ceil((audio_s + self.margin_s) / self.step_s - 1e-9)
+        return float(min(FULL_WINDOW_S, max(self.min_s, steps * self.step_s)))
+
+
+# Chosen by measurement on the tuning sets (docs/stt.md, "Encoder windows"). Finals: 10/20/30 s
+# (a window fitted to the utterance saved ~25 % of a final's decode and cost ~3 WER points on
+# unseen voices). Interims, shown for a moment and replaced by the final, take a fitted window:
+# most of the decoding a call costs is interims. A revision (a loop the guards could not
+# repair) gets Whisper's whole 30 s window.
+FINAL_WINDOW = WindowPolicy(min_s=10.0, margin_s=1.0, step_s=10.0)
+INTERIM_WINDOW = WindowPolicy(min_s=4.0, margin_s=1.0, step_s=2.0)
+REVISION_WINDOW = WindowPolicy(min_s=FULL_WINDOW_S, margin_s=0.0, step_s=FULL_WINDOW_S)
+# What a revision on the whole window can mend; a low log-probability is not among them: on
+# unseen voices the 30 s window made such finals worse, not better (docs/stt.md).
+REVISABLE_ANOMALIES = frozenset({"repetition", "too_many_tokens", "too_many_words"})
+
+
 @dataclass(frozen=True, slots=True)
 class EngineOptions:
     model: str = "tiny.en"
@@ -61,8 +99,9 @@ class EngineOptions:
     compute_type: str = "int8"
     cpu_threads: int = DEFAULT_CPU_THREADS  # per replica
     replicas: int = 1  # model replicas decoding in parallel (CTranslate2 inter_threads)
-    pad_buckets_s: tuple[float, ...] = (10.0, 20.0, 30.0)
-    min_margin_s: float = 1.0  # silence after the speech inside the encoder window
+    final_window: WindowPolicy = FINAL_WINDOW
+    interim_window: WindowPolicy = INTERIM_WINDOW
+    revision_window: WindowPolicy = REVISION_WINDOW
     beam_size: int = 1
 
 
@@ -71,7 +110,7 @@ class DecodeItem:
     audio: npt.NDArray[np.float32]  # 16 kHz mono
     language: str = "en"
     want_words: bool = False
-    allow_fallback: bool = True
+    purpose: Purpose = "final"
 
     @property
     def audio_s(self) -> float:
@@ -87,22 +126,33 @@ class DecodedWord:
 
 
 @dataclass(frozen=True, slots=True)
+class DecodedSegment:
+    """One timestamped stretch of the output (Whisper's segments are close to sentences)."""
+
+    start_s: float  # relative to the item's first sample
+    end_s: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class DecodeOutput:
     text: str
     avg_logprob: float
     no_speech_prob: float
     padded_s: float
     non_speech: bool
-    fallback: str | None = None  # why the full window was used, if it was
+    anomaly: str | None = None  # what still looks wrong after the guards (a revision may help)
     words: tuple[DecodedWord, ...] = field(default_factory=tuple)
+    segments: tuple[DecodedSegment, ...] = field(default_factory=tuple)
 
 
 @dataclass(slots=True)
 class _Decoded:
-    tokens: list[int]
+    tokens: list[int]  # text tokens only
     text: str
     avg_logprob: float
     no_speech_prob: float
+    segments: list[DecodedSegment]
 
 
 class WhisperEngine:
@@ -130,12 +180,14 @@ class WhisperEngine:
 
     # -- policy -----------------------------------------------------------------------------
 
-    def window_s(self, audio_s: float) -> float:
-        """The encoder window an utterance of this length is padded to."""
-        for bucket in self.options.pad_buckets_s:
-            if audio_s + self.options.min_margin_s <= bucket:
-                return bucket
-        return FULL_WINDOW_S
+    def window_s(self, item: DecodeItem) -> float:
+        """The encoder window this item is padded to."""
+        policy = {
+            "final": self.options.final_window,
+            "interim": self.options.interim_window,
+            "revision": self.options.revision_window,
+        }[item.purpose]
+        return policy.window_s(item.audio_s)
 
     def tokenizer(self, language: str) -> Tokenizer:
         key = language if self.multilingual else "en"
@@ -160,11 +212,11 @@ class WhisperEngine:
         return " ".join(segment.text.strip() for segment in segments)
 
     def decode(self, items: Sequence[DecodeItem]) -> list[DecodeOutput]:
-        """Decode a batch. Items may differ in length and language; they are grouped here."""
+        """Decode a batch. Items may differ in length, purpose and language; they are grouped here."""
         outputs: list[DecodeOutput | None] = [None] * len(items)
         groups: dict[tuple[float, str], list[int]] = {}
         for index, item in enumerate(items):
-            key = (self.window_s(item.audio_s), item.language if self.multilingual else "en")
+            key = (self.window_s(item), item.language if self.multilingual else "en")
             groups.setdefault(key, []).append(index)
         for (window_s, language), indices in groups.items():
             group = [items[i] for i in indices]
@@ -177,43 +229,30 @@ class WhisperEngine:
         encoded = self._encode(items, window_s)
         decoded = self._generate(encoded, items, tokenizer)
         outputs: list[DecodeOutput] = []
-        retry: list[int] = []
-        for index, (item, result) in enumerate(zip(items, decoded, strict=True)):
-            anomaly = textguard.is_anomalous(result.text, len(result.tokens), item.audio_s, result.avg_logprob)
-            if anomaly and item.allow_fallback and window_s < FULL_WINDOW_S:
-                retry.append(index)
-            elif anomaly is not None:
-                self._repair(result, tokenizer, anomaly)
-            outputs.append(self._output(item, result, window_s, None))
-        if retry:
-            retry_items = [items[i] for i in retry]
-            redone = self._decode_full(retry_items, tokenizer)
-            for index, out in zip(retry, redone, strict=True):
-                outputs[index] = out
-        words_for = [i for i, item in enumerate(items) if item.want_words and i not in retry]
-        if words_for:
-            self._attach_words(outputs, items, decoded, encoded, words_for, tokenizer)
-        return outputs
-
-    def _decode_full(self, items: list[DecodeItem], tokenizer: Tokenizer) -> list[DecodeOutput]:
-        log.debug("re-decoding %d item(s) with the full window", len(items))
-        encoded = self._encode(items, FULL_WINDOW_S)
-        decoded = self._generate(encoded, items, tokenizer)
-        outputs = []
         for item, result in zip(items, decoded, strict=True):
             anomaly = textguard.is_anomalous(result.text, len(result.tokens), item.audio_s, result.avg_logprob)
             if anomaly is not None:
                 self._repair(result, tokenizer, anomaly)
-            outputs.append(self._output(item, result, FULL_WINDOW_S, anomaly or "anomaly"))
-        want = [i for i, item in enumerate(items) if item.want_words]
-        if want:
-            self._attach_words(outputs, items, decoded, encoded, want, tokenizer)
+            outputs.append(
+                DecodeOutput(
+                    text=result.text,
+                    avg_logprob=result.avg_logprob,
+                    no_speech_prob=result.no_speech_prob,
+                    padded_s=window_s,
+                    non_speech=textguard.is_non_speech(result.text, result.no_speech_prob, result.avg_logprob),
+                    anomaly=anomaly,
+                    segments=tuple(result.segments),
+                )
+            )
+        words_for = [i for i, item in enumerate(items) if item.want_words]
+        if words_for:
+            self._attach_words(outputs, items, decoded, encoded, words_for, tokenizer)
         return outputs
 
     @staticmethod
     def _repair(result: _Decoded, tokenizer: Tokenizer, anomaly: str) -> None:
-        """Last resort when even the full window repeats itself: keep one copy of the
-        repetition (never show a loop); other anomalies (low confidence) stand as decoded."""
+        """Never show a loop: keep one copy of a repetition; other anomalies (low confidence)
+        stand as decoded."""
         if anomaly not in ("repetition", "too_many_tokens", "too_many_words"):
             return
         repaired = textguard.collapse_repetitions(result.text)
@@ -236,42 +275,38 @@ class WhisperEngine:
     def _generate(
         self, encoded: ctranslate2.StorageView, items: list[DecodeItem], tokenizer: Tokenizer
     ) -> list[_Decoded]:
-        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        prompt = list(tokenizer.sot_sequence)  # with timestamps: see the module docstring
         longest_s = max(item.audio_s for item in items)
         results = self._model.model.generate(
             encoded,
             [prompt] * len(items),
             beam_size=self.options.beam_size,
-            max_length=min(448, len(prompt) + textguard.max_new_tokens(longest_s)),
+            max_length=min(448, len(prompt) + textguard.max_new_tokens(longest_s) + TIMESTAMP_ALLOWANCE),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
             suppress_tokens=self._suppress[tokenizer.language_code if self.multilingual else "en"],
         )
         decoded = []
-        for result in results:
-            tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+        for item, result in zip(items, results, strict=True):
+            sequence = [t for t in result.sequences_ids[0] if t != tokenizer.eot]
+            segments = _segments(sequence, tokenizer, item.audio_s)
+            speech_end_s = item.audio_s - SPEECH_END_SLACK_S
+            kept = textguard.keep_segments([(seg.start_s, seg.text) for seg in segments], speech_end_s)
+            text = " ".join(kept_text for _, kept_text in kept)
+            kept_segments = [dataclasses.replace(segments[i], text=kept_text) for i, kept_text in kept]
             # CTranslate2 returns the length-normalised score; undo it as faster-whisper does.
-            cum_logprob = result.scores[0] * len(tokens)
+            cum_logprob = result.scores[0] * len(sequence)
             decoded.append(
                 _Decoded(
-                    tokens=tokens,
-                    text=tokenizer.decode(tokens).strip(),
-                    avg_logprob=cum_logprob / (len(tokens) + 1),
+                    tokens=tokenizer.encode(" " + text) if text else [],
+                    text=text,
+                    avg_logprob=cum_logprob / (len(sequence) + 1),
                     no_speech_prob=result.no_speech_prob,
+                    segments=kept_segments,
                 )
             )
         return decoded
-
-    def _output(self, item: DecodeItem, result: _Decoded, window_s: float, fallback: str | None) -> DecodeOutput:
-        return DecodeOutput(
-            text=result.text,
-            avg_logprob=result.avg_logprob,
-            no_speech_prob=result.no_speech_prob,
-            padded_s=window_s,
-            non_speech=textguard.is_non_speech(result.text, result.no_speech_prob, result.avg_logprob),
-            fallback=fallback,
-        )
 
     def _attach_words(
         self,
@@ -305,6 +340,30 @@ class WhisperEngine:
                 if str(w["word"]).strip()
             )
             outputs[index] = dataclasses.replace(outputs[index], words=_merge_punctuation(cleaned))
+
+
+def _segments(sequence: list[int], tokenizer: Tokenizer, audio_s: float) -> list[DecodedSegment]:
+    """Split a timestamped token sequence into segments. An unclosed last segment ends with the
+    audio; text before any timestamp (not produced with timestamp rules) starts at 0."""
+    segments: list[DecodedSegment] = []
+    begin = tokenizer.timestamp_begin
+    start_s: float | None = None
+    text_tokens: list[int] = []
+    for token in sequence:
+        if token >= begin:
+            at_s = (token - begin) * TIMESTAMP_S
+            if start_s is None:
+                start_s = at_s
+                continue
+            if text_tokens:
+                segments.append(DecodedSegment(start_s, at_s, tokenizer.decode(text_tokens).strip()))
+            text_tokens = []
+            start_s = None
+        else:
+            text_tokens.append(token)
+    if text_tokens:
+        segments.append(DecodedSegment(start_s or 0.0, audio_s, tokenizer.decode(text_tokens).strip()))
+    return segments
 
 
 def _merge_punctuation(words: tuple[DecodedWord, ...]) -> tuple[DecodedWord, ...]:

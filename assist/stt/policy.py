@@ -13,7 +13,7 @@ from typing import Literal
 
 from assist.audio.vad import RATE_HZ, WINDOW_SAMPLES
 
-EndReason = Literal["silence", "max_length", "end_of_stream"]
+EndReason = Literal["silence", "max_length", "end_of_stream", "sentence"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,8 @@ class UtterancePolicy:
         self._reset_speech()
 
     def _reset_speech(self) -> None:
+        self._probs: list[float] = []  # per window since the utterance's first window
+        self._first_window = 0
         self._onset_window: int | None = None  # first window above threshold
         self._confirmed = False
         self._speech_windows = 0
@@ -105,7 +107,11 @@ class UtterancePolicy:
                 self._start_sample = max(self._floor_sample, window * WINDOW_SAMPLES - opts.samples(opts.pre_roll_ms))
                 self._speech_windows = 1
                 self._last_speech_window = window
+                self._first_window = window
+                self._probs = [prob]
             return self._maybe_confirm(decisions)
+
+        self._probs.append(prob)
 
         if prob >= opts.neg_threshold:
             self._speech_windows += 1
@@ -130,6 +136,8 @@ class UtterancePolicy:
                 return decisions  # the cut fell on a pause: nothing carries over
             # Speech goes on: the next utterance starts here, already confirmed.
             self._onset_window = window
+            self._first_window = window
+            self._probs = [prob]
             self._start_sample = end_sample
             self._speech_windows = 1
             self._last_speech_window = window
@@ -138,6 +146,45 @@ class UtterancePolicy:
             decisions.append(InterimDue(self._next_id, self._start_sample, end_sample))
             self._next_interim_sample = end_sample + opts.samples(opts.interim_interval_ms)
         return decisions
+
+    def split(
+        self, utterance_id: int, at_sample: int, *, radius_ms: int = 300, require_pause: bool = False
+    ) -> list[Decision]:
+        """End the utterance in progress inside it, where a sentence ended although the speaker
+        went on without a pause long enough to close it (long turns). The cut moves to the
+        least speech-like VAD window within ``radius_ms`` of ``at_sample``; the rest continues
+        as a new utterance. Nothing happens if that utterance is no longer the one in progress
+        or the cut would leave either part too short, or when ``require_pause`` and no window
+        there fell below the speech-continues threshold."""
+        opts = self.options
+        if not self._confirmed or utterance_id != self._next_id:
+            return []
+        position = self.position_sample
+        low, high = at_sample - opts.samples(radius_ms), at_sample + opts.samples(radius_ms)
+        candidates = [
+            (prob, abs(window * WINDOW_SAMPLES + WINDOW_SAMPLES // 2 - at_sample), window)
+            for window, prob in enumerate(self._probs, start=self._first_window)
+            if low <= window * WINDOW_SAMPLES and (window + 1) * WINDOW_SAMPLES <= high
+        ]
+        if not candidates:
+            return []
+        quietest, _, window = min(candidates)
+        if require_pause and quietest >= opts.neg_threshold:
+            return []
+        cut = window * WINDOW_SAMPLES + WINDOW_SAMPLES // 2
+        min_part = opts.samples(opts.min_speech_ms)
+        if cut - self._start_sample < 2 * min_part or position - cut < min_part:
+            return []
+        decision = UtteranceEnded(self._next_id, self._start_sample, cut, cut, "sentence")
+        self._next_id += 1
+        self._floor_sample = cut
+        # The speaker goes on: the next utterance starts at the cut, already confirmed.
+        self._probs = self._probs[window - self._first_window :]
+        self._first_window = window
+        self._start_sample = cut
+        self._speech_windows = max(1, sum(1 for p in self._probs if p >= opts.neg_threshold))
+        self._next_interim_sample = position + opts.samples(opts.interim_interval_ms)
+        return [decision, SpeechStarted(self._next_id, cut)]
 
     def finish(self, total_samples: int) -> list[Decision]:
         """End of stream: close any utterance in progress so its tail is never lost."""

@@ -1,8 +1,9 @@
 """One decode queue for every call in the process.
 
 Rules, in order:
-1. Finals before interims: a final never waits behind a queued interim (at most behind the
-   batch already running).
+1. Finals first, then revisions (a final decoded again on a longer window because its first
+   decode looked wrong: it was already shown, so it can wait a little), then interims. A final
+   never waits behind a queued interim or revision (at most behind the batch already running).
 2. At most one queued interim per speaker stream: a newer one replaces the older (coalescing),
    and an interim older than ``max_interim_age_s`` is dropped. Under overload interims thin out;
    finals only slow down once finals alone exceed capacity.
@@ -27,7 +28,7 @@ from assist.stt.engine import DecodeItem, DecodeOutput, WhisperEngine
 
 log = logging.getLogger(__name__)
 
-JobKind = Literal["final", "interim"]
+JobKind = Literal["final", "interim", "revision"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ BatchKey = Callable[[DecodeJob], Hashable]
 class QueueStats:
     submitted: int = 0
     finals_done: int = 0
+    revisions_done: int = 0
     interims_done: int = 0
     interims_superseded: int = 0
     interims_stale: int = 0
@@ -74,11 +76,12 @@ class JobQueue:
         self.max_batch = max_batch
         self.max_interim_age_s = max_interim_age_s
         self._finals: deque[DecodeJob] = deque()
+        self._revisions: deque[DecodeJob] = deque()
         self._interims: dict[Hashable, DecodeJob] = {}  # insertion order = age order
         self.stats = QueueStats()
 
     def __len__(self) -> int:
-        return len(self._finals) + len(self._interims)
+        return len(self._finals) + len(self._revisions) + len(self._interims)
 
     @property
     def depth_finals(self) -> int:
@@ -87,6 +90,9 @@ class JobQueue:
     def put(self, job: DecodeJob) -> list[DecodeJob]:
         """Queue a job; returns the interims it supersedes (to be cancelled by the caller)."""
         self.stats.submitted += 1
+        if job.kind == "revision":
+            self._revisions.append(job)
+            return []
         if job.kind == "final":
             self._finals.append(job)
             # The utterance is over: its pending interim is worthless now.
@@ -105,7 +111,9 @@ class JobQueue:
             del self._interims[job.stream_key]
         self.stats.interims_stale += len(dropped)
         if self._finals:
-            return self._take_finals(), dropped
+            return self._take_from(self._finals), dropped
+        if self._revisions:
+            return self._take_from(self._revisions), dropped
         if self._interims:
             return self._take_interims(), dropped
         return [], dropped
@@ -116,15 +124,15 @@ class JobQueue:
         self.stats.interims_stale += len(dropped)
         return dropped
 
-    def _take_finals(self) -> list[DecodeJob]:
-        head = self._finals.popleft()
+    def _take_from(self, jobs: deque[DecodeJob]) -> list[DecodeJob]:
+        head = jobs.popleft()
         key = self._batch_key(head)
         batch = [head]
-        for job in list(self._finals):
+        for job in list(jobs):
             if len(batch) >= self.max_batch:
                 break
             if self._batch_key(job) == key:
-                self._finals.remove(job)
+                jobs.remove(job)
                 batch.append(job)
         return batch
 
@@ -161,7 +169,7 @@ class DecodeScheduler:
 
     def _batch_key(self, job: DecodeJob) -> Hashable:
         engine = self.engines[job.model]
-        return (job.model, engine.window_s(job.item.audio_s), job.item.language if engine.multilingual else "en")
+        return (job.model, engine.window_s(job.item), job.item.language if engine.multilingual else "en")
 
     @property
     def stats(self) -> QueueStats:
@@ -188,7 +196,7 @@ class DecodeScheduler:
         return job.future
 
     def close(self, timeout_s: float = 10.0) -> None:
-        """Finish queued finals, cancel queued interims, stop the workers."""
+        """Finish queued finals and revisions, cancel queued interims, stop the workers."""
         with self._cond:
             self._closed = True
             dropped = self._queue.drop_interims()
@@ -237,6 +245,8 @@ class DecodeScheduler:
         for job, output in zip(batch, outputs, strict=True):
             if job.kind == "final":
                 self._queue.stats.finals_done += 1
+            elif job.kind == "revision":
+                self._queue.stats.revisions_done += 1
             else:
                 self._queue.stats.interims_done += 1
             job.future.set_result(

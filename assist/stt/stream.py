@@ -61,6 +61,11 @@ class SpeakerStream:
         self._trim()
         return requests
 
+    def split(self, utterance_id: int, at_s: float, *, require_pause: bool = False) -> list[DecodeRequest]:
+        """A sentence ended inside the utterance in progress (see ``UtterancePolicy.split``):
+        its final request, if the cut is still possible."""
+        return self._requests(self._policy.split(utterance_id, int(at_s * RATE_HZ), require_pause=require_pause))
+
     def finish(self) -> list[DecodeRequest]:
         """End of stream: the tail of an utterance in progress becomes a final."""
         return self._requests(self._policy.finish(self.received_samples))

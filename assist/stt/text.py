@@ -8,6 +8,8 @@ import zlib
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A CJK character is a word of its own (no spaces between words); elsewhere words are runs.
 _WORD_RE = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[\w'])+")
+_CJK_RE = re.compile(rf"[{_CJK}]")
+_SENTENCE_END_RE = re.compile(r"[\"')\]]*[.?!]")
 
 # Whisper's rule for non-speech (openai/whisper: no_speech_prob > 0.6 and avg_logprob < -1),
 # a little stricter on the log-probability: the VAD already let this audio through, so what
@@ -27,6 +29,11 @@ MIN_PHRASE_WORDS = 4  # a phrase this long said twice in a row is a decoding art
 
 def _words(text: str) -> list[str]:
     return [w.lower() for w in _WORD_RE.findall(text)]
+
+
+def normalized_words(text: str) -> list[str]:
+    """The words of a text without case or punctuation: what two decodes must share to agree."""
+    return _words(text)
 
 
 def has_repeated_phrase(text: str, *, min_words: int = MIN_PHRASE_WORDS) -> bool:
@@ -121,3 +128,62 @@ def is_non_speech(text: str, no_speech_prob: float, avg_logprob: float) -> bool:
 def max_new_tokens(audio_s: float) -> int:
     """A ceiling on decoder steps: loops cannot run away past what speech this long can hold."""
     return int(TOKEN_ALLOWANCE + MAX_TOKENS_PER_S * audio_s) + 4
+
+
+# -- timestamped output ------------------------------------------------------------------------
+#
+# On an encoder window fitted to the utterance (a few seconds instead of Whisper's 30), tiny.en
+# transcribes the speech correctly and then, instead of ending, starts the utterance again
+# ("My name is Elizabeth. My name is"): the window's end does not look like the end of audio it
+# was trained on. Decoding with timestamps gives each segment a start; what starts after the
+# speech ended, or restarts what was already said, is the decoder talking past the audio
+# (measured in docs/stt.md: WER 19.6 % -> 8.9 % on a 3 s minimum window).
+
+
+def restart_index(words: list[str], sentence_ends: frozenset[int] = frozenset()) -> int | None:
+    """Where the text starts again from its own beginning ("a b c a b"), if it does.
+
+    The tail from the returned index is a prefix of the whole: at least two words, or one word
+    right after a one- or two-word start ("yes yes") or after the end of a sentence ("I lost my
+    card. I"; ``sentence_ends`` holds the indices of words that end one)."""
+    n = len(words)
+    for k in range(1, n):
+        tail = words[k:]
+        if tail == words[: len(tail)] and (len(tail) >= 2 or k <= 2 or k - 1 in sentence_ends):
+            return k
+    return None
+
+
+def cut_restart(text: str) -> str:
+    """The text up to where it starts over (see ``restart_index``)."""
+    if _CJK_RE.search(text):
+        return text  # "谢谢" and "好的好的" are words of their own, never a restart
+    matches = list(_WORD_RE.finditer(text))
+    ends = frozenset(i for i, m in enumerate(matches) if i + 1 < len(matches) and _SENTENCE_END_RE.match(text, m.end()))
+    index = restart_index([m.group(0).lower() for m in matches], ends)
+    if index is None:
+        return text
+    return text[: matches[index].start()].rstrip(" ,;:")
+
+
+def keep_segments(segments: list[tuple[float, str]], speech_s: float) -> list[tuple[int, str]]:
+    """Segments (start_s, text) the audio can hold, as (index, text): none starting after
+    ``speech_s``, none that repeats what the utterance said before; each cut where it starts
+    over by itself."""
+    kept: list[str] = []
+    indices: list[int] = []
+    said: list[str] = []
+    for index, (start_s, raw) in enumerate(segments):
+        text = cut_restart(raw.strip())
+        words = _words(text)
+        if not words:
+            continue
+        if kept and start_s >= speech_s:
+            break
+        previous = _words(kept[-1]) if kept else []
+        if said and (words == said[: len(words)] or words == previous[: len(words)]):
+            break
+        kept.append(text)
+        indices.append(index)
+        said += words
+    return list(zip(indices, kept, strict=True))

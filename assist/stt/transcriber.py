@@ -27,10 +27,14 @@ from assist.events import (
     TranscriptEvent,
     Word,
 )
-from assist.stt.engine import DEFAULT_CPU_THREADS, DecodeItem, EngineOptions, WhisperEngine
+from assist.stt.calibrate import Calibration, calibrate, calibrated_endpoint
+from assist.stt.commit import Hypothesis, SentenceCommitter, TimedWord
+from assist.stt.cpu import describe_cpu
+from assist.stt.engine import DEFAULT_CPU_THREADS, REVISABLE_ANOMALIES, DecodeItem, EngineOptions, WhisperEngine
 from assist.stt.policy import EndpointOptions
-from assist.stt.scheduler import DecodeScheduler, JobResult
+from assist.stt.scheduler import DecodeScheduler, JobKind, JobResult
 from assist.stt.stream import DecodeRequest, SpeakerStream
+from assist.stt.text import normalized_words
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,15 @@ class SttSettings:
     max_interim_age_s: float = 1.5
     preload_multilingual: bool = False
     endpoint: EndpointOptions = field(default_factory=EndpointOptions)
+    # Interims of utterances longer than this carry word timings, so that a sentence inside a
+    # long turn becomes a final as soon as it is stable (assist/stt/commit.py); None: never.
+    commit_sentences_after_s: float | None = 3.0
+    # Time a few decodes at start and space interims by what this CPU can afford
+    # (assist/stt/calibrate.py); False: keep endpoint.interim_interval_ms as configured.
+    calibrate: bool = True
+    # A final whose fast decode still looks wrong is decoded again on a longer window, after it
+    # was shown, and revised in place if the text changes; False: never.
+    revise_finals: bool = True
 
 
 class SttService:
@@ -59,7 +72,14 @@ class SttService:
         self.settings = settings or SttSettings()
         self.vad = SileroVad()
         self._engines: dict[str, WhisperEngine] = {}
-        self._load(self.settings.english_model)
+        self.cpu = describe_cpu()
+        english = self._load(self.settings.english_model)
+        self.calibration: Calibration | None = None
+        self.endpoint = self.settings.endpoint  # what each call's streams use
+        if self.settings.calibrate and self.settings.device == "cpu":
+            self.calibration = calibrate(english, self.cpu, self.settings.endpoint, self.settings.workers)
+            self.endpoint = calibrated_endpoint(self.settings.endpoint, self.calibration)
+            log.info("speech: %s", self.calibration)
         if self.settings.preload_multilingual:
             self._load(self.settings.multilingual_model)
         self.scheduler = DecodeScheduler(
@@ -85,8 +105,8 @@ class SttService:
             engine.decode([DecodeItem(np.zeros(16_000, dtype=np.float32), want_words=True)])
         return self._engines[model]
 
-    def describe(self) -> dict[str, str | int]:
-        """What decodes here, for /readyz and benchmark reports."""
+    def describe(self) -> dict[str, object]:
+        """What decodes here and how it was tuned to this CPU, for /readyz and benchmark reports."""
         s = self.settings
         return {
             "model": s.english_model,
@@ -94,7 +114,13 @@ class SttService:
             "compute_type": s.compute_type,
             "cpu_threads": s.cpu_threads,
             "workers": s.workers,
+            "cpu": self.cpu.as_dict(),
+            "interim_interval_ms": self.endpoint.interim_interval_ms,
+            "calibration": self.calibration.as_dict() if self.calibration is not None else None,
         }
+
+    def engine(self, model: str) -> WhisperEngine:
+        return self._engines[model]
 
     def model_for(self, language: str) -> str:
         """English goes to the English-only model; every other language to the multilingual one."""
@@ -132,15 +158,17 @@ class CallTranscriber:
         self._service = service
         self._model = service.model_for(self.language)
         self._clock = clock  # None: emitted_s = trigger + processing time (offline replay)
-        endpoint = service.settings.endpoint
+        endpoint = service.endpoint
         self._streams: dict[Speaker, SpeakerStream] = {
             speaker: SpeakerStream(speaker, service.vad, endpoint) for speaker in ("customer", "agent")
         }
         self.events: asyncio.Queue[TranscriptEvent] = asyncio.Queue()
-        self._pending: set[asyncio.Future[JobResult]] = set()
+        self._pending: set[asyncio.Future[JobResult] | asyncio.Future[None]] = set()
         self._finalized: dict[Speaker, int] = {"customer": -1, "agent": -1}
         self._shown_revision: dict[tuple[Speaker, int], int] = {}
         self._shown_text: dict[Speaker, str] = {}
+        self._published: dict[tuple[Speaker, int], str] = {}  # finals awaiting a revision: their text
+        self._committers: dict[Speaker, SentenceCommitter] = {speaker: SentenceCommitter() for speaker in self._streams}
         self._lock = asyncio.Lock()  # keeps each speaker's audio in order
         self.finished = False
 
@@ -185,47 +213,103 @@ class CallTranscriber:
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
-    def _submit(self, request: DecodeRequest) -> None:
+    def _submit(self, request: DecodeRequest, kind: JobKind | None = None) -> None:
+        kind = kind or request.kind
+        long_turn = self._service.settings.commit_sentences_after_s
         item = DecodeItem(
             audio=request.audio,
             language=self.language,
-            want_words=request.kind == "final",
-            allow_fallback=request.kind == "final",
+            want_words=kind != "interim" or (long_turn is not None and request.end_s - request.start_s >= long_turn),
+            purpose=kind,
         )
-        concurrent_future = self._service.scheduler.submit(
-            request.kind, (self.call_id, request.speaker), item, self._model
-        )
+        concurrent_future = self._service.scheduler.submit(kind, (self.call_id, request.speaker), item, self._model)
         submitted = time.perf_counter()
         future = asyncio.wrap_future(concurrent_future)
         self._pending.add(future)
-        future.add_done_callback(lambda f: self._on_done(f, request, submitted))
+        future.add_done_callback(lambda f: self._on_done(f, request, kind, submitted))
 
-    def _on_done(self, future: asyncio.Future[JobResult], request: DecodeRequest, submitted: float) -> None:
+    def _on_done(
+        self, future: asyncio.Future[JobResult], request: DecodeRequest, kind: JobKind, submitted: float
+    ) -> None:
         self._pending.discard(future)
         if future.cancelled():
             return  # a superseded or stale interim: thinned on purpose
         error = future.exception()
         if error is not None:
-            log.error("call %s: %s decode failed: %s", self.call_id, request.kind, error)
+            log.error("call %s: %s decode failed: %s", self.call_id, kind, error)
             return
         result = future.result()
         emitted_s = self._clock() if self._clock is not None else request.trigger_s + (time.perf_counter() - submitted)
-        event = self._event(request, result, emitted_s)
+        if kind == "revision":
+            event: TranscriptEvent | None = self._revision(request, result, emitted_s)
+        else:
+            event = self._event(request, result, emitted_s)
         if event is not None:
             self.events.put_nowait(event)
+        if kind == "interim" and result.output.words and not self.finished:
+            self._maybe_commit(request, result)
+        elif kind == "final":
+            self._committers[request.speaker].forget()
+            if self._wants_revision(request, result):
+                self._published[(request.speaker, request.utterance_id)] = event.text if event is not None else ""
+                self._submit(request, "revision")
 
-    def _event(self, request: DecodeRequest, result: JobResult, emitted_s: float) -> TranscriptEvent | None:
+    def _wants_revision(self, request: DecodeRequest, result: JobResult) -> bool:
         out = result.output
-        speaker = request.speaker
-        timings = SttTimings(
+        if not self._service.settings.revise_finals or out.anomaly not in REVISABLE_ANOMALIES or out.non_speech:
+            return False
+        engine = self._service.engine(self._model)
+        return engine.window_s(DecodeItem(request.audio, purpose="revision")) > out.padded_s
+
+    def _maybe_commit(self, request: DecodeRequest, result: JobResult) -> None:
+        """Long turns: a sentence that ended inside the utterance becomes a final now."""
+        if request.utterance_id <= self._finalized[request.speaker]:
+            return
+        words = tuple(
+            TimedWord(w.text, request.start_s + w.start_s, request.start_s + w.end_s) for w in result.output.words
+        )
+        hypothesis = Hypothesis(request.utterance_id, request.start_s, request.end_s, words)
+        cut = self._committers[request.speaker].observe(hypothesis)
+        if cut is not None:
+            task = asyncio.ensure_future(self._split(request.speaker, request.utterance_id, cut.at_s, cut.confirmed))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _split(self, speaker: Speaker, utterance_id: int, cut_s: float, confirmed: bool) -> None:
+        async with self._lock:
+            if self.finished:
+                return
+            requests = self._streams[speaker].split(utterance_id, cut_s, require_pause=not confirmed)
+            for request in requests:
+                self._submit(request)
+        if requests:
+            self._committers[speaker].forget()
+
+    def _revision(self, request: DecodeRequest, result: JobResult, emitted_s: float) -> TranscriptEvent | None:
+        """A final decoded again on a longer window: a revised final if the words changed."""
+        shown = self._published.pop((request.speaker, request.utterance_id), None)
+        if shown is None:
+            return None
+        event = self._final(request, result, emitted_s, revision=1)
+        if normalized_words(event.text) == normalized_words(shown):
+            return None
+        return event
+
+    @staticmethod
+    def _timings(request: DecodeRequest, result: JobResult) -> SttTimings:
+        return SttTimings(
             audio_end_s=request.end_s,
             trigger_s=request.trigger_s,
             queued_ms=result.queued_ms,
             decode_ms=result.decode_ms,
             batch_size=result.batch_size,
-            padded_s=out.padded_s,
-            fallback=out.fallback is not None,
+            padded_s=result.output.padded_s,
         )
+
+    def _event(self, request: DecodeRequest, result: JobResult, emitted_s: float) -> TranscriptEvent | None:
+        out = result.output
+        speaker = request.speaker
+        timings = self._timings(request, result)
         if request.kind == "interim":
             key = (speaker, request.utterance_id)
             if request.utterance_id <= self._finalized[speaker]:
@@ -249,9 +333,14 @@ class CallTranscriber:
         self._finalized[speaker] = max(self._finalized[speaker], request.utterance_id)
         had_interim = self._shown_revision.pop((speaker, request.utterance_id), None) is not None
         self._shown_text.pop(speaker, None)
-        text = "" if out.non_speech else out.text
-        if not text and not had_interim:
+        if (out.non_speech or not out.text) and not had_interim:
             return None  # noise or silence: say nothing at all
+        return self._final(request, result, emitted_s)
+
+    def _final(self, request: DecodeRequest, result: JobResult, emitted_s: float, revision: int = 0) -> FinalTranscript:
+        out = result.output
+        timings = self._timings(request, result)
+        text = "" if out.non_speech else out.text
         words = (
             tuple(
                 Word(
@@ -269,7 +358,7 @@ class CallTranscriber:
         # The VAD's end can fall inside the last word's decay; the decoder heard the post-roll.
         end_s = max(request.speech_end_s, words[-1].end_s) if words else request.speech_end_s
         return FinalTranscript(
-            speaker=speaker,
+            speaker=request.speaker,
             utterance_id=request.utterance_id,
             start_s=round(start_s, 3),
             end_s=round(end_s, 3),
@@ -279,4 +368,5 @@ class CallTranscriber:
             language=self.language,
             confidence=round(float(np.exp(out.avg_logprob)), 3),
             words=words,
+            revision=revision,
         )

@@ -34,6 +34,7 @@ class Utterance(_Open):
     language: str | None
     latency: dict[str, float] = Field(description="per-stage latency of this final, ms")
     redactions: list[Redaction]
+    revision: int = Field(0, description="0 as first shown; higher after a slower decode revised it")
 
 
 class Hit(BaseModel):

@@ -216,3 +216,20 @@ def test_migrations_are_idempotent(store: CallStore) -> None:
     store.migrate()
     store.migrate()
     assert store.count_utterances() == 0
+
+
+def test_a_revised_final_replaces_the_stored_one_and_a_repeat_does_not(store: CallStore) -> None:
+    from assist.calllog.call import utterance_row
+
+    store.start_call(call_row("rev"))
+    first = final(0, "customer", "I need a new chat book", 1.0)
+    store.append("rev", events=[(0, first)], utterances=[utterance_row(first)])
+    revised = {**final(0, "customer", "I need a new checkbook", 1.0), "revision": 1}
+    store.append("rev", events=[(1, revised)], utterances=[utterance_row(revised)])
+    store.append("rev", events=[(0, first)], utterances=[utterance_row(first)])  # a retried older batch
+
+    (row,) = store.utterances("rev")
+    assert row["text"] == "I need a new checkbook" and row["revision"] == 1
+    assert [e["text"] for e in store.events("rev")] == ["I need a new chat book", "I need a new checkbook"]
+    assert [h["call_id"] for h in store.search_utterances("checkbook")] == ["rev"]
+    assert store.search_utterances("chat") == []

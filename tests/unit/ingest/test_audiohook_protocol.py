@@ -759,3 +759,13 @@ def test_transcript_offsets_follow_the_timeline():
     assert [t["offset"] for t in tokens] == ["PT3.5S", "PT4S"]
     early = transcript_entity(protocol, FINAL | {"start_s": 0.05, "words": []}, language="en-US")
     assert early["data"]["offset"] == "PT0.05S"
+
+
+def test_a_revised_final_keeps_its_transcript_id():
+    """A revision replaces the earlier final at the client: same entity id, isFinal, new text."""
+    protocol, _ = opened()
+    one = transcript_entity(protocol, FINAL, language="en-US")
+    two = transcript_entity(protocol, {**FINAL, "text": "Hello here", "revision": 1}, language="en-US")
+    assert one is not None and two is not None
+    assert one["data"]["id"] == two["data"]["id"] and two["data"]["isFinal"]
+    assert two["data"]["alternatives"][0]["interpretations"][0]["transcript"] == "Hello here"

@@ -304,3 +304,45 @@ def test_position_and_open_start():
     assert policy.position_sample == 11 * WINDOW_SAMPLES
     assert policy.in_speech
     assert policy.open_start_sample == 10 * WINDOW_SAMPLES - PRE_ROLL
+
+
+# -- splitting a long turn at a sentence end ---------------------------------------------------
+
+
+def _long_turn(dip_at: int, total: int, dip_windows: int = 3, dip: float = SILENCE):
+    """Speech from window 0 with a short dip (too short to end the utterance) at ``dip_at``."""
+    return [dip if dip_at <= i < dip_at + dip_windows else SPEECH for i in range(total)]
+
+
+def test_split_cuts_at_the_quietest_window_and_speech_goes_on():
+    policy, _ = _run(_long_turn(dip_at=100, total=140))
+    asked = 100 * WINDOW_SAMPLES + 300  # near, not exactly on, the dip
+    decisions = policy.split(0, asked)
+    ended, started = decisions
+    assert isinstance(ended, UtteranceEnded) and ended.reason == "sentence" and ended.utterance_id == 0
+    assert 100 * WINDOW_SAMPLES <= ended.end_sample <= 103 * WINDOW_SAMPLES  # inside the dip
+    assert isinstance(started, SpeechStarted) and started.utterance_id == 1 and started.start_sample == ended.end_sample
+    # The rest of the turn continues as utterance 1 and ends normally.
+    _, events = _run([SPEECH] * 20 + [SILENCE] * MIN_SILENCE_WINDOWS, policy)
+    (last,) = _of(UtteranceEnded, events)
+    assert last.utterance_id == 1 and last.start_sample == ended.end_sample and last.reason == "silence"
+
+
+def test_split_needs_a_dip_when_asked_to():
+    policy, _ = _run(_long_turn(dip_at=100, total=140, dip=MID))  # dipped, but never below neg_threshold
+    assert policy.split(0, 101 * WINDOW_SAMPLES, require_pause=True) == []
+    assert policy.split(0, 101 * WINDOW_SAMPLES)  # a confirmed boundary needs no dip
+
+
+def test_split_of_a_finished_or_other_utterance_does_nothing():
+    policy, _ = _run(_long_turn(dip_at=100, total=140))
+    assert policy.split(1, 100 * WINDOW_SAMPLES) == []  # not the utterance in progress
+    _run([SILENCE] * MIN_SILENCE_WINDOWS, policy)
+    assert policy.split(0, 100 * WINDOW_SAMPLES) == []  # it has ended
+
+
+def test_split_never_leaves_a_part_too_short():
+    policy, _ = _run(_long_turn(dip_at=3, total=140))
+    assert policy.split(0, 4 * WINDOW_SAMPLES) == []  # the first part would be a blip
+    policy, _ = _run([SPEECH] * 140)
+    assert policy.split(0, 139 * WINDOW_SAMPLES, radius_ms=10) == []  # no room after the cut

@@ -51,6 +51,25 @@ def test_finals_are_taken_before_earlier_interims():
     assert len(queue) == 0
 
 
+def test_revisions_go_after_finals_and_before_interims():
+    queue = JobQueue(_by_model, max_batch=1)
+    interim = _job("interim", "a", at=0.0)
+    revision = _job("revision", "a", at=0.1)
+    final = _job("final", "b", at=0.2)
+    for job in (interim, revision, final):
+        queue.put(job)
+    assert [queue.take(0.3)[0][0] for _ in range(3)] == [final, revision, interim]
+
+
+def test_revisions_are_never_coalesced_or_dropped_as_stale():
+    queue = JobQueue(_by_model, max_batch=4, max_interim_age_s=1.0)
+    first, second = _job("revision", "a", at=0.0), _job("revision", "a", at=0.1)
+    assert queue.put(first) == [] and queue.put(second) == []
+    batch, dropped = queue.take(60.0)
+    assert batch == [first, second] and dropped == []
+    assert queue.drop_interims() == []
+
+
 def test_finals_keep_fifo_order():
     queue = JobQueue(_by_model, max_batch=1)
     finals = [_job("final", f"s{i}", at=i * 0.01) for i in range(4)]
@@ -230,7 +249,7 @@ class FakeEngine(WhisperEngine):
                 text=f"samples={len(item.audio)}",
                 avg_logprob=-0.1,
                 no_speech_prob=0.0,
-                padded_s=self.window_s(item.audio_s),
+                padded_s=self.window_s(item),
                 non_speech=False,
             )
             for item in items
@@ -259,9 +278,17 @@ def _text(future: concurrent.futures.Future) -> str:
 
 def test_fake_engine_uses_the_real_window_policy():
     engine = FakeEngine()
-    assert engine.window_s(1.0) == 10.0
-    assert engine.window_s(12.0) == 20.0
-    assert engine.window_s(29.5) == 30.0
+    seconds = 16_000
+
+    def window(n_samples: int, purpose: str = "final") -> float:
+        return engine.window_s(DecodeItem(np.zeros(n_samples, dtype=np.float32), purpose=purpose))
+
+    assert window(1 * seconds) == 10.0  # finals: 10/20/30 s buckets
+    assert window(12 * seconds) == 20.0
+    assert window(29 * seconds) == 30.0  # never past Whisper's window
+    assert window(1 * seconds, "interim") == 4.0  # interims: fitted, at least 4 s
+    assert window(5 * seconds, "interim") == 6.0
+    assert window(1 * seconds, "revision") == 30.0  # revisions: the whole window
 
 
 def test_finals_complete_with_results(make_scheduler):

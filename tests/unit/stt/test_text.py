@@ -142,3 +142,53 @@ def test_collapse_keeps_ordinary_text():
     assert collapse_repetitions("thank you thank you") == "thank you thank you"
     assert collapse_repetitions("ask not ask not ask not what") == "ask not ask not what"
     assert collapse_repetitions("谢谢谢谢谢谢") == "谢谢"
+
+
+# -- timestamped output on short windows ------------------------------------------------------
+
+from assist.stt.text import cut_restart, keep_segments, restart_index  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My name is Elizabeth. My name is", "My name is Elizabeth."),
+        ("My debit card. My debit card. My debit card. My debit", "My debit card."),
+        ("Savings Savings Savings", "Savings"),
+        ("715 715 715 715", "715"),
+        ("I lost my debit card. I", "I lost my debit card."),
+        ("So this is it and this is it", "So this is it and this is it"),  # repeats, never restarts
+        ("I'd like to check my balance", "I'd like to check my balance"),
+        ("谢谢谢谢", "谢谢谢谢"),  # CJK words repeat in earnest
+    ],
+)
+def test_cut_restart(text, expected):
+    assert cut_restart(text) == expected
+
+
+def test_restart_index_needs_the_start_again():
+    assert restart_index(["a", "b", "c", "a", "b"]) == 3
+    assert restart_index(["a", "b", "c", "d"]) is None
+    assert restart_index(["x", "a", "b", "a", "b"]) is None  # a repeat in the middle is not a restart
+
+
+def test_keep_segments_drops_what_the_audio_cannot_hold():
+    segments = [(0.0, "Which card would you like to replace?"), (4.0, "1. Which card would you like to replace?")]
+    assert keep_segments(segments, speech_s=2.5) == [(0, "Which card would you like to replace?")]
+
+
+def test_keep_segments_drops_a_segment_that_says_it_all_again():
+    segments = [(0.0, "I need to check my account balance."), (2.0, "I need to check my account balance.")]
+    assert keep_segments(segments, speech_s=3.0) == [(0, "I need to check my account balance.")]
+
+
+def test_keep_segments_keeps_sentences_that_follow_each_other():
+    segments = [(0.0, "So $135 has been transferred."), (7.0, "Is there anything else I can help you with?")]
+    assert [text for _, text in keep_segments(segments, speech_s=9.6)] == [
+        "So $135 has been transferred.",
+        "Is there anything else I can help you with?",
+    ]
+
+
+def test_keep_segments_skips_empty_segments_and_keeps_indices():
+    assert keep_segments([(0.0, " "), (0.5, "Hello.")], speech_s=2.0) == [(1, "Hello.")]

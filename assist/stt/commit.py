@@ -1,0 +1,98 @@
+"""Long turns: when a sentence inside an utterance still in progress can become a final. Pure
+logic, no I/O.
+
+People explaining a problem run sentences together with pauses of 0.1-0.3 s, shorter than the
+silence that ends an utterance, so without this a sentence's final waits until the speaker
+stops. Interim decodes of a long utterance carry word timings. A sentence end is a word that
+ends with sentence punctuation, followed by another word (the speaker went on), with a little
+audio decoded after it. What has to be stable is the *boundary*, not every word before it (the
+part before the cut is decoded afresh as a final): the cut is confirmed when the previous
+hypothesis ended a sentence with the same word at nearly the same time, or else when the VAD
+shows a dip there (``UtterancePolicy.split(require_pause=True)``). The cut goes between that
+word and the next, at the VAD's quietest window.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SENTENCE_END = re.compile(r"[.?!。？！]+[\"')\]]*$")
+_NORMAL = re.compile(r"[^\w']+")
+
+
+@dataclass(frozen=True, slots=True)
+class TimedWord:
+    text: str
+    start_s: float  # stream seconds
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Hypothesis:
+    """One interim decode of an utterance in progress."""
+
+    utterance_id: int
+    start_s: float  # stream seconds of the audio's first sample
+    end_s: float  # ... and of its end
+    words: tuple[TimedWord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CommitOptions:
+    min_heard_after_s: float = 0.3  # audio decoded after the sentence's last word
+    min_sentence_s: float = 1.0  # no final shorter than this is split off
+    same_boundary_s: float = 0.3  # two hypotheses' sentence ends this close are the same boundary
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    at_s: float  # stream seconds
+    confirmed: bool  # seen in two hypotheses; otherwise only if the VAD agrees
+
+
+def _key(word: str) -> str:
+    return _NORMAL.sub("", word.lower())
+
+
+def _sentence_ends(hypothesis: Hypothesis, options: CommitOptions) -> list[tuple[int, float]]:
+    """(index, cut time) of every usable sentence end in a hypothesis."""
+    words = hypothesis.words
+    ends = []
+    for index in range(len(words) - 1):  # a later word must exist
+        word = words[index]
+        if word.end_s > hypothesis.end_s - options.min_heard_after_s:
+            break
+        if _SENTENCE_END.search(word.text) and word.end_s - hypothesis.start_s >= options.min_sentence_s:
+            ends.append((index, (word.end_s + max(word.end_s, words[index + 1].start_s)) / 2))
+    return ends
+
+
+class SentenceCommitter:
+    """One speaker's stream of interim hypotheses in, cut points out."""
+
+    def __init__(self, options: CommitOptions | None = None) -> None:
+        self.options = options or CommitOptions()
+        self._previous: Hypothesis | None = None
+
+    def observe(self, hypothesis: Hypothesis) -> Cut | None:
+        """Where to cut the utterance now, if a sentence inside it has ended (the last one)."""
+        previous, self._previous = self._previous, hypothesis
+        ends = _sentence_ends(hypothesis, self.options)
+        if not ends:
+            return None
+        index, at_s = ends[-1]
+        word = hypothesis.words[index]
+        confirmed = (
+            previous is not None
+            and previous.utterance_id == hypothesis.utterance_id
+            and any(
+                _key(other.text) == _key(word.text) and abs(other.end_s - word.end_s) <= self.options.same_boundary_s
+                for other in previous.words
+            )
+        )
+        return Cut(at_s, confirmed)
+
+    def forget(self) -> None:
+        """The utterance ended (or was split): the next hypothesis starts afresh."""
+        self._previous = None

@@ -1,0 +1,128 @@
+"""Finals are never held back by a slow decode: a final that still looks wrong is published at
+once and revised in place when a decode on the whole window disagrees (fake engine, scripted VAD)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from assist.events import FinalTranscript, TranscriptEvent
+from assist.stt.cpu import describe_cpu
+from assist.stt.engine import DecodeItem, DecodeOutput, EngineOptions, WhisperEngine
+from assist.stt.policy import EndpointOptions
+from assist.stt.scheduler import DecodeScheduler
+from assist.stt.transcriber import SttService, SttSettings
+from tests.unit.stt.test_stream import RATE_HZ, LoudnessVad, _call
+
+WAIT_S = 10.0
+
+
+class ScriptedEngine(WhisperEngine):
+    """Answers each purpose with a scripted output; the revision can be held until released."""
+
+    def __init__(self, final: DecodeOutput, revision: DecodeOutput) -> None:
+        self.name = "tiny.en"
+        self.multilingual = False
+        self.options = EngineOptions()
+        self.final, self.revision = final, revision
+        self.purposes: list[str] = []
+        self.release_revision = threading.Event()
+
+    def decode(self, items: Sequence[DecodeItem]) -> list[DecodeOutput]:
+        outputs = []
+        for item in items:
+            self.purposes.append(item.purpose)
+            if item.purpose == "revision":
+                assert self.release_revision.wait(WAIT_S)
+                outputs.append(self.revision)
+            elif item.purpose == "final":
+                outputs.append(self.final)
+            else:
+                outputs.append(DecodeOutput("interim text", -0.2, 0.0, 4.0, non_speech=False))
+        return outputs
+
+
+class FakeService(SttService):
+    """The real service around a scripted engine and VAD: no model is loaded."""
+
+    def __init__(self, engine: ScriptedEngine) -> None:
+        self.settings = SttSettings(calibrate=False)
+        self.vad = LoudnessVad()
+        self._engines = {"tiny.en": engine}
+        self.cpu = describe_cpu()
+        self.calibration = None
+        self.endpoint = EndpointOptions()
+        self.scheduler = DecodeScheduler(self._engines, workers=1)
+
+
+def _output(text: str, anomaly: str | None, padded_s: float) -> DecodeOutput:
+    return DecodeOutput(text, -0.3, 0.01, padded_s, non_speech=False, anomaly=anomaly)
+
+
+async def _events_until(call, predicate, events: list[TranscriptEvent]) -> None:
+    import asyncio
+
+    async def wait() -> None:
+        while not predicate(events):
+            events.append(await call.events.get())
+
+    await asyncio.wait_for(wait(), WAIT_S)
+
+
+@pytest.mark.parametrize("anomaly", ["repetition", "too_many_tokens"])
+async def test_a_looping_final_is_published_at_once_then_revised_in_place(anomaly: str) -> None:
+    engine = ScriptedEngine(_output("savings savings", anomaly, 10.0), _output("my savings account", None, 30.0))
+    service = FakeService(engine)
+    call = service.new_call("c1", clock=lambda: 0.0)
+    audio = _call(silence_s=0.5, burst_s=1.5, tail_s=1.0)
+    events: list[TranscriptEvent] = []
+    for begin in range(0, len(audio), RATE_HZ // 10):
+        await call.push("customer", audio[begin : begin + RATE_HZ // 10])
+    finals = lambda evs: [e for e in evs if isinstance(e, FinalTranscript)]  # noqa: E731
+    # The final arrives while the revision is still held: nothing slow stood in its way.
+    await _events_until(call, lambda evs: len(finals(evs)) == 1, events)
+    assert finals(events)[0].text == "savings savings" and finals(events)[0].revision == 0
+    engine.release_revision.set()
+    await _events_until(call, lambda evs: len(finals(evs)) == 2, events)
+    first, revised = finals(events)
+    assert revised.revision == 1 and revised.text == "my savings account"
+    assert (revised.speaker, revised.utterance_id) == (first.speaker, first.utterance_id)
+    await call.finish()
+    service.close()
+
+
+async def test_a_low_confidence_final_gets_no_extra_decode() -> None:
+    engine = ScriptedEngine(_output("maybe this", "low_logprob", 10.0), _output("unused", None, 30.0))
+    service = FakeService(engine)
+    call = service.new_call("c1", clock=lambda: 0.0)
+    audio = _call(silence_s=0.5, burst_s=1.5, tail_s=1.0)
+    for begin in range(0, len(audio), RATE_HZ // 10):
+        await call.push("customer", audio[begin : begin + RATE_HZ // 10])
+    await call.finish()
+    events = []
+    while not call.events.empty():
+        events.append(call.events.get_nowait())
+    finals = [e for e in events if isinstance(e, FinalTranscript)]
+    assert [f.text for f in finals] == ["maybe this"]
+    assert "revision" not in engine.purposes and engine.purposes.count("final") == 1
+    service.close()
+
+
+async def test_a_revision_that_agrees_is_not_sent_again() -> None:
+    first, again = _output("My savings account.", "repetition", 10.0), _output("my savings account", None, 30.0)
+    engine = ScriptedEngine(first, again)
+    engine.release_revision.set()
+    service = FakeService(engine)
+    call = service.new_call("c1", clock=lambda: 0.0)
+    audio = _call(silence_s=0.5, burst_s=1.5, tail_s=1.0)
+    for begin in range(0, len(audio), RATE_HZ // 10):
+        await call.push("customer", audio[begin : begin + RATE_HZ // 10])
+    await call.finish()
+    events = []
+    while not call.events.empty():
+        events.append(call.events.get_nowait())
+    assert "revision" in engine.purposes
+    assert [f.revision for f in events if isinstance(f, FinalTranscript)] == [0]
+    service.close()
