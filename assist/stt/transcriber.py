@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import threadpool_limits
 
 from assist.audio import stages
 from assist.audio.vad import SileroVad
@@ -70,6 +71,11 @@ class SttService:
 
     def __init__(self, settings: SttSettings | None = None) -> None:
         self.settings = settings or SttSettings()
+        # numpy's OpenBLAS starts a thread per core for the feature extractor's matrix product and
+        # leaves them spinning after each call: the same decodes took the same wall time and half
+        # the CPU on one BLAS thread (docs/stt.md, "Threads and replicas"). Concurrency here comes
+        # from calls and decode workers, never from one matrix product.
+        threadpool_limits(limits=1, user_api="blas")
         self.vad = SileroVad()
         self._engines: dict[str, WhisperEngine] = {}
         self.cpu = describe_cpu()
