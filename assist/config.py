@@ -39,6 +39,7 @@ class Settings(BaseSettings):
 
     # Speech core
     language: str = "en"
+    stt_model: Literal["tiny.en", "base"] = "tiny.en"  # for English; other languages use base
     stt_cpu_threads: int = Field(1, ge=1, le=64)  # per decode worker
     stt_workers: int | None = Field(None, ge=1, le=16)  # None: one per stt_cpu_threads cores (CPU), 1 (GPU)
     stt_max_batch: int = Field(4, ge=1, le=32)

@@ -40,6 +40,7 @@ class Services:
         """Build everything; ``stt``/``guidance`` let tests share loaded models across servers."""
         stt = stt or SttService(
             SttSettings(
+                english_model=settings.stt_model,
                 cpu_threads=settings.stt_cpu_threads,
                 workers=settings.stt_workers or default_workers(settings.stt_device, settings.stt_cpu_threads),
                 max_batch=settings.stt_max_batch,

@@ -51,8 +51,13 @@ def environment(results: dict[str, Any]) -> dict[str, Any]:
     model = results.get("reference", {}).get("model", {})
     commit = _run("git", "rev-parse", "--short", "HEAD")
     dirty = bool(_run("git", "status", "--porcelain", "--untracked-files=no"))
+    server_stt = results.get("server", {}).get("stt") or {}
+    cpu = server_stt.get("cpu") or {}
     return {
         "cpu": cpu_model(),
+        # What the server's decoder runs on: ISA path (AVX2 / AVX-512 / VNNI) and matrix backend.
+        "cpu_kind": cpu.get("kind"),
+        "interim_interval_ms": server_stt.get("interim_interval_ms"),
         "cores": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "gpu": gpu(),
@@ -320,9 +325,11 @@ def _sweep_section(results: dict[str, Any]) -> list[str]:
 
 def markdown(results: dict[str, Any], *, command: str, link_prefix: str, raw_path: str) -> str:
     env = results["environment"]
-    machine = f"{env['cpu']}, {env['cores']} cores, {env['memory_gb']} GB" + (
+    machine = f"{env.get('cpu_kind') or env['cpu']}, {env['cores']} cores, {env['memory_gb']} GB" + (
         f", GPU {env['gpu']}" if env["gpu"] else ""
     )
+    if env.get("interim_interval_ms"):
+        machine += f" (interims every {env['interim_interval_ms']} ms, calibrated at start)"
     lines = [
         DOC_BEGIN,
         "## End to end through the server (`make bench`)",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -31,6 +32,7 @@ from assist.bench.scoring import percentile, score_utterances, settled_finals, w
 from assist.bench.stt import clip_latencies, environment, hypothesis_texts, load_clips, stream_recording
 from assist.events import FinalTranscript, TranscriptEvent
 from assist.stt.cpu import describe_cpu
+from assist.stt.engine import default_workers
 from assist.stt.transcriber import SttService, SttSettings
 
 DOC_BEGIN, DOC_END = "<!-- bench-robust:begin -->", "<!-- bench-robust:end -->"
@@ -137,7 +139,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     if args.clips:
         sets["real speech clips"] = load_clips()
     conditions = [CONDITIONS_BY_NAME[name] for name in args.conditions]
-    service = SttService(SttSettings(workers=args.workers) if args.workers else SttSettings())
+    settings = SttSettings(english_model=args.model, workers=default_workers("cpu", 1))  # as the server
+    service = SttService(dataclasses.replace(settings, workers=args.workers) if args.workers else settings)
     cache_path = args.out / "offline-cache.json"
     args.out.mkdir(parents=True, exist_ok=True)
     cache: dict[str, dict[str, str]] = json.loads(cache_path.read_text()) if cache_path.exists() else {}
@@ -226,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-clips", dest="clips", action="store_false")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--model", default="tiny.en", help="Whisper for English: tiny.en or base")
     args = parser.parse_args(argv)
     results = asyncio.run(main_async(args))
     (args.out / "results.json").write_text(json.dumps(results, indent=1))

@@ -8,8 +8,9 @@ ends with sentence punctuation, followed by another word (the speaker went on), 
 audio decoded after it. What has to be stable is the *boundary*, not every word before it (the
 part before the cut is decoded afresh as a final): the cut is confirmed when the previous
 hypothesis ended a sentence with the same word at nearly the same time, or else when the VAD
-shows a dip there (``UtterancePolicy.split(require_pause=True)``). The cut goes between that
-word and the next, at the VAD's quietest window.
+shows a dip there (``UtterancePolicy.split(require_pause=True)``). Whisper sometimes joins two
+sentences with a comma; after 4 s of speech a clause end is a cut too, but only at a VAD dip.
+The cut goes between that word and the next, at the VAD's quietest window.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 _SENTENCE_END = re.compile(r"[.?!。？！]+[\"')\]]*$")
+_CLAUSE_END = re.compile(r"[,;:，；：]+[\"')\]]*$")
 _NORMAL = re.compile(r"[^\w']+")
 
 
@@ -42,6 +44,9 @@ class Hypothesis:
 class CommitOptions:
     min_heard_after_s: float = 0.3  # audio decoded after the sentence's last word
     min_sentence_s: float = 1.0  # no final shorter than this is split off
+    # Whisper sometimes joins two sentences with a comma ("...recognise, it's $249 ..."): after
+    # this much speech a clause end (comma, semicolon) is a cut too, where the VAD shows a pause.
+    min_clause_s: float = 4.0
     same_boundary_s: float = 0.3  # two hypotheses' sentence ends this close are the same boundary
 
 
@@ -55,16 +60,19 @@ def _key(word: str) -> str:
     return _NORMAL.sub("", word.lower())
 
 
-def _sentence_ends(hypothesis: Hypothesis, options: CommitOptions) -> list[tuple[int, float]]:
-    """(index, cut time) of every usable sentence end in a hypothesis."""
+def _ends(hypothesis: Hypothesis, options: CommitOptions) -> list[tuple[int, float, bool]]:
+    """(index, cut time, a full sentence?) of every usable sentence or long clause end."""
     words = hypothesis.words
     ends = []
     for index in range(len(words) - 1):  # a later word must exist
         word = words[index]
         if word.end_s > hypothesis.end_s - options.min_heard_after_s:
             break
-        if _SENTENCE_END.search(word.text) and word.end_s - hypothesis.start_s >= options.min_sentence_s:
-            ends.append((index, (word.end_s + max(word.end_s, words[index + 1].start_s)) / 2))
+        said_s = word.end_s - hypothesis.start_s
+        sentence = bool(_SENTENCE_END.search(word.text)) and said_s >= options.min_sentence_s
+        clause = bool(_CLAUSE_END.search(word.text)) and said_s >= options.min_clause_s
+        if sentence or clause:
+            ends.append((index, (word.end_s + max(word.end_s, words[index + 1].start_s)) / 2, sentence))
     return ends
 
 
@@ -78,13 +86,15 @@ class SentenceCommitter:
     def observe(self, hypothesis: Hypothesis) -> Cut | None:
         """Where to cut the utterance now, if a sentence inside it has ended (the last one)."""
         previous, self._previous = self._previous, hypothesis
-        ends = _sentence_ends(hypothesis, self.options)
+        ends = _ends(hypothesis, self.options)
         if not ends:
             return None
-        index, at_s = ends[-1]
+        sentences = [end for end in ends if end[2]]
+        index, at_s, sentence = (sentences or ends)[-1]
         word = hypothesis.words[index]
         confirmed = (
-            previous is not None
+            sentence
+            and previous is not None
             and previous.utterance_id == hypothesis.utterance_id
             and any(
                 _key(other.text) == _key(word.text) and abs(other.end_s - word.end_s) <= self.options.same_boundary_s

@@ -84,6 +84,24 @@ async def test_sidebar_shows_live_call_and_records_feedback(
     assert {"card_id": "kb:replace-card", "action": "used", "source": "sidebar"}.items() <= detail["feedback"][
         0
     ].items()
+    # A revised final (a slower decode that disagreed) replaces its line in place: same place, new
+    # words, no second line.
+    finals_before = await page.locator(".line.final").count()
+    first = next(
+        m
+        for m in live_server.services.hub.calls[call_id].history  # type: ignore[attr-defined]
+        if m.get("type") == "final" and m.get("speaker") == "agent" and m.get("text")
+    )
+    live_server.services.hub.publish(  # type: ignore[attr-defined]
+        call_id,
+        {
+            **{k: v for k, v in first.items() if k != "published_at"},
+            "text": "Revised words for this line.",
+            "revision": 1,
+        },
+    )
+    await page.wait_for_selector(".line.agent.final >> text=Revised words for this line.", timeout=10000)
+    assert await page.locator(".line.final").count() == finals_before
     await streaming
     await page.wait_for_selector("[data-testid=caller] >> text=ended", timeout=15000)
     await page.screenshot(path=str(ARTIFACTS / "sidebar-call-ended.png"), full_page=True)
