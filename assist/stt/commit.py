@@ -9,7 +9,7 @@ audio decoded after it. What has to be stable is the *boundary*, not every word 
 part before the cut is decoded afresh as a final): the cut is confirmed when the previous
 hypothesis ended a sentence with the same word at nearly the same time, or else when the VAD
 shows a dip there (``UtterancePolicy.split(require_pause=True)``). Whisper sometimes joins two
-sentences with a comma; after 4 s of speech a clause end is a cut too, but only at a VAD dip.
+sentences with a comma; after 4 s of speech a clause end is a cut too, on the same terms.
 The cut goes between that word and the next, at the VAD's quietest window.
 """
 
@@ -42,7 +42,7 @@ class Hypothesis:
 
 @dataclass(frozen=True, slots=True)
 class CommitOptions:
-    min_heard_after_s: float = 0.3  # audio decoded after the sentence's last word
+    min_heard_after_s: float = 0.15  # audio decoded after the sentence's last word
     min_sentence_s: float = 1.0  # no final shorter than this is split off
     # Whisper sometimes joins two sentences with a comma ("...recognise, it's $249 ..."): after
     # this much speech a clause end (comma, semicolon) is a cut too, where the VAD shows a pause.
@@ -90,11 +90,10 @@ class SentenceCommitter:
         if not ends:
             return None
         sentences = [end for end in ends if end[2]]
-        index, at_s, sentence = (sentences or ends)[-1]
+        index, at_s, _ = (sentences or ends)[-1]
         word = hypothesis.words[index]
         confirmed = (
-            sentence
-            and previous is not None
+            previous is not None
             and previous.utterance_id == hypothesis.utterance_id
             and any(
                 _key(other.text) == _key(word.text) and abs(other.end_s - word.end_s) <= self.options.same_boundary_s

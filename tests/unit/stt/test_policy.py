@@ -18,7 +18,7 @@ from assist.stt.policy import (
 OPTS = EndpointOptions()
 SPEECH = 0.9
 SILENCE = 0.05
-MID = 0.4  # between neg_threshold and threshold
+MID = 0.2  # between neg_threshold and threshold
 
 PRE_ROLL = OPTS.samples(OPTS.pre_roll_ms)  # 3200
 POST_ROLL = OPTS.samples(OPTS.post_roll_ms)  # 2560
