@@ -329,7 +329,8 @@ def test_split_cuts_at_the_quietest_window_and_speech_goes_on():
 
 
 def test_split_needs_a_dip_when_asked_to():
-    policy, _ = _run(_long_turn(dip_at=100, total=140, dip=MID))  # dipped, but never below neg_threshold
+    shallow = (1 + OPTS.split_pause_threshold) / 2  # dipped, but not to a pause
+    policy, _ = _run(_long_turn(dip_at=100, total=140, dip=shallow))
     assert policy.split(0, 101 * WINDOW_SAMPLES, require_pause=True) == []
     assert policy.split(0, 101 * WINDOW_SAMPLES)  # a confirmed boundary needs no dip
 
