@@ -13,7 +13,7 @@ from assist.stt.cpu import describe_cpu
 from assist.stt.engine import DecodeItem, DecodeOutput, EngineOptions, WhisperEngine
 from assist.stt.policy import EndpointOptions
 from assist.stt.scheduler import DecodeScheduler
-from assist.stt.transcriber import SttService, SttSettings
+from assist.stt.transcriber import CallTranscriber, SttService, SttSettings
 from tests.unit.stt.test_stream import RATE_HZ, LoudnessVad, _call
 
 WAIT_S = 10.0
@@ -61,6 +61,24 @@ def _output(text: str, anomaly: str | None, padded_s: float) -> DecodeOutput:
     return DecodeOutput(text, -0.3, 0.01, padded_s, non_speech=False, anomaly=anomaly)
 
 
+async def _speak(engine: ScriptedEngine) -> tuple[FakeService, CallTranscriber]:
+    """A call whose customer says one 1.5 s utterance (pushed, not yet finished)."""
+    service = FakeService(engine)
+    call = service.new_call("c1", clock=lambda: 0.0)
+    audio = _call(silence_s=0.5, burst_s=1.5, tail_s=1.0)
+    for begin in range(0, len(audio), RATE_HZ // 10):
+        await call.push("customer", audio[begin : begin + RATE_HZ // 10])
+    return service, call
+
+
+async def _finish(call: CallTranscriber) -> list[TranscriptEvent]:
+    await call.finish()
+    events = []
+    while not call.events.empty():
+        events.append(call.events.get_nowait())
+    return events
+
+
 async def _events_until(call, predicate, events: list[TranscriptEvent]) -> None:
     import asyncio
 
@@ -74,12 +92,8 @@ async def _events_until(call, predicate, events: list[TranscriptEvent]) -> None:
 @pytest.mark.parametrize("anomaly", ["repetition", "too_many_tokens"])
 async def test_a_looping_final_is_published_at_once_then_revised_in_place(anomaly: str) -> None:
     engine = ScriptedEngine(_output("savings savings", anomaly, 10.0), _output("my savings account", None, 30.0))
-    service = FakeService(engine)
-    call = service.new_call("c1", clock=lambda: 0.0)
-    audio = _call(silence_s=0.5, burst_s=1.5, tail_s=1.0)
+    service, call = await _speak(engine)
     events: list[TranscriptEvent] = []
-    for begin in range(0, len(audio), RATE_HZ // 10):
-        await call.push("customer", audio[begin : begin + RATE_HZ // 10])
     finals = lambda evs: [e for e in evs if isinstance(e, FinalTranscript)]  # noqa: E731
     # The final arrives while the revision is still held: nothing slow stood in its way.
     await _events_until(call, lambda evs: len(finals(evs)) == 1, events)
@@ -95,15 +109,8 @@ async def test_a_looping_final_is_published_at_once_then_revised_in_place(anomal
 
 async def test_a_low_confidence_final_gets_no_extra_decode() -> None:
     engine = ScriptedEngine(_output("maybe this", "low_logprob", 10.0), _output("unused", None, 30.0))
-    service = FakeService(engine)
-    call = service.new_call("c1", clock=lambda: 0.0)
-    audio = _call(silence_s=0.5, burst_s=1.5, tail_s=1.0)
-    for begin in range(0, len(audio), RATE_HZ // 10):
-        await call.push("customer", audio[begin : begin + RATE_HZ // 10])
-    await call.finish()
-    events = []
-    while not call.events.empty():
-        events.append(call.events.get_nowait())
+    service, call = await _speak(engine)
+    events = await _finish(call)
     finals = [e for e in events if isinstance(e, FinalTranscript)]
     assert [f.text for f in finals] == ["maybe this"]
     assert "revision" not in engine.purposes and engine.purposes.count("final") == 1
@@ -114,15 +121,8 @@ async def test_a_revision_that_agrees_is_not_sent_again() -> None:
     first, again = _output("My savings account.", "repetition", 10.0), _output("my savings account", None, 30.0)
     engine = ScriptedEngine(first, again)
     engine.release_revision.set()
-    service = FakeService(engine)
-    call = service.new_call("c1", clock=lambda: 0.0)
-    audio = _call(silence_s=0.5, burst_s=1.5, tail_s=1.0)
-    for begin in range(0, len(audio), RATE_HZ // 10):
-        await call.push("customer", audio[begin : begin + RATE_HZ // 10])
-    await call.finish()
-    events = []
-    while not call.events.empty():
-        events.append(call.events.get_nowait())
+    service, call = await _speak(engine)
+    events = await _finish(call)
     assert "revision" in engine.purposes
     assert [f.revision for f in events if isinstance(f, FinalTranscript)] == [0]
     service.close()
