@@ -17,19 +17,27 @@ def bearer(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
     return query.get("token")
 
 
+def same_secret(expected: str, given: str | None) -> bool:
+    """Constant-time comparison on UTF-8 bytes: ``hmac.compare_digest`` raises on non-ASCII str,
+    which turned any such token into a server error instead of a refusal."""
+    if given is None:
+        return False
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "surrogatepass"))
+
+
 def agent_allowed(settings: Settings, agent_id: str | None, token: str | None) -> bool:
     if not agent_id or not token:
         return False
-    return hmac.compare_digest(settings.agent_token(agent_id), token)
+    return same_secret(settings.agent_token(agent_id), token)
 
 
 def role_allowed(settings: Settings, role: str, token: str | None) -> bool:
     if token is None or role not in ("supervisor", "qa"):
         return False
-    return hmac.compare_digest(settings.role_token(role), token)  # type: ignore[arg-type]
+    return same_secret(settings.role_token(role), token)  # type: ignore[arg-type]
 
 
 def ingest_allowed(settings: Settings, token: str | None) -> bool:
     if settings.ingest_token is None:
         return True
-    return token is not None and hmac.compare_digest(settings.ingest_token, token)
+    return same_secret(settings.ingest_token, token)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 from typing import Any
@@ -19,6 +18,7 @@ from assist.ingest import audiohook as ah
 from assist.ingest.signature import SignatureError, SignatureVerifier
 from assist.messages import Message
 from assist.services import Services
+from assist.web.auth import same_secret
 from assist.web.hub import Outbox
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def _authorise(websocket: WebSocket, services: Services) -> str | None:
     if not settings.audiohook_api_key:
         return "AudioHook is not enabled on this server (set ASSIST_AUDIOHOOK_API_KEY)"
     api_key = websocket.headers.get("x-api-key", "")
-    if not hmac.compare_digest(api_key, settings.audiohook_api_key):
+    if not same_secret(settings.audiohook_api_key, api_key):
         return "invalid X-API-KEY"
     if settings.audiohook_client_secret:
         verifier: SignatureVerifier = websocket.app.state.audiohook_verifier
