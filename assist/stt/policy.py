@@ -18,12 +18,13 @@ EndReason = Literal["silence", "max_length", "end_of_stream", "sentence"]
 
 @dataclass(frozen=True, slots=True)
 class EndpointOptions:
-    # Lower than Silero's own 0.5/0.35: on telephone-band audio (300-3400 Hz, no fundamental)
-    # Silero's confidence collapses at onsets and whole words were lost. Measured on real speech
-    # clips over the telephone path: WER 14.0 % -> 6.3 %; tuning voices: 36.0 % -> 30.2 %; the
-    # shared (wideband) calls +0.3 points and ~40 ms later finals (docs/stt.md, "VAD thresholds").
+    # Speech starts lower than Silero's own 0.5: on telephone-band audio (300-3400 Hz, no
+    # fundamental) its confidence collapses at word onsets and whole words were lost. Measured
+    # on real speech clips over the telephone path: WER 14.0 % -> 7.0 %; tuning voices 36.0 % ->
+    # 31.7 %; shared calls 6.45 % -> 6.30 %. The silence that ends an utterance keeps 0.35: lower,
+    # sentences with short pauses ran together and finals came later (docs/stt.md, "VAD thresholds").
     threshold: float = 0.25  # probability that starts speech
-    neg_threshold: float = 0.15  # below this, a window counts as silence
+    neg_threshold: float = 0.35  # below this, a window counts as silence
     min_speech_ms: int = 128  # shorter bursts are clicks or breath, never decoded ("nope" is ~160 ms)
     min_silence_ms: int = 320  # silence that ends an utterance (the floor of final latency)
     long_min_silence_ms: int = 96  # ... once an utterance is longer than soft_max_utterance_s
