@@ -96,11 +96,11 @@ async def test_sidebar_shows_live_call_and_records_feedback(
         call_id,
         {
             **{k: v for k, v in first.items() if k != "published_at"},
-            "text": "Revised words for this line.",
+            "text": f"Revised: {first['text']}",
             "revision": 1,
         },
     )
-    await page.wait_for_selector(".line.agent.final >> text=Revised words for this line.", timeout=10000)
+    await page.wait_for_selector(".line.agent.final >> text=Revised:", timeout=10000)
     assert await page.locator(".line.final").count() == finals_before
     await streaming
     await page.wait_for_selector("[data-testid=caller] >> text=ended", timeout=15000)
