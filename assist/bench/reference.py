@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from assist.bench.dataset import RATE_HZ, Recording, wire_roundtrip
+from assist.stt.cpu import describe_cpu
 from assist.stt.engine import DEFAULT_CPU_THREADS, DecodeItem, EngineOptions, WhisperEngine
 from assist.stt.policy import EndpointOptions
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 FLOOR_REPEATS = 2
 
 
@@ -64,7 +65,8 @@ def cpu_model() -> str:
 
 
 def cache_key(rec: Recording, spec: ModelSpec, wire: Wire) -> str:
-    machine = hashlib.sha256(f"{cpu_model()}|{spec}".encode()).hexdigest()[:8]
+    # The decoder's ISA path too: the same CPU forced onto AVX2 is another machine for timings.
+    machine = hashlib.sha256(f"{cpu_model()}|{describe_cpu().kind}|{spec}".encode()).hexdigest()[:8]
     return f"v{CACHE_VERSION}-{spec.model}-{spec.compute_type}-{spec.device}-{wire.codec}{wire.rate_hz}-{machine}-{rec.digest}"
 
 
