@@ -191,6 +191,7 @@ def audiohook_events(messages: list[tuple[float, dict[str, Any]]]) -> tuple[list
     events: list[TranscriptEvent] = []
     cards: list[Card] = []
     utterance_ids: dict[str, int] = {}  # transcript entity id -> utterance (a revision reuses the id)
+    finals_seen: dict[int, int] = {}  # utterance -> finals so far: the next one is that revision
     for at, m in messages:
         if m.get("type") != "event":
             continue
@@ -203,7 +204,8 @@ def audiohook_events(messages: list[tuple[float, dict[str, Any]]]) -> tuple[list
                 utterance = utterance_ids.setdefault(str(data.get("id")), len(utterance_ids))
                 common = (speakers[int(data["channelId"])], utterance, start, end, text, at)
                 if data.get("isFinal"):
-                    revision = sum(1 for e in events if isinstance(e, FinalTranscript) and e.utterance_id == utterance)
+                    revision = finals_seen.get(utterance, 0)
+                    finals_seen[utterance] = revision + 1
                     events.append(
                         FinalTranscript(*common, _NO_TIMINGS, "en", 1.0, revision=revision)  # type: ignore[arg-type]
                     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,18 +54,12 @@ class CallReference:
 
 
 def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return describe_cpu().model
 
 
 def cache_key(rec: Recording, spec: ModelSpec, wire: Wire) -> str:
     # The decoder's ISA path too: the same CPU forced onto AVX2 is another machine for timings.
-    machine = hashlib.sha256(f"{cpu_model()}|{describe_cpu().kind}|{spec}".encode()).hexdigest()[:8]
+    machine = hashlib.sha256(f"{describe_cpu().kind}|{spec}".encode()).hexdigest()[:8]
     return f"v{CACHE_VERSION}-{spec.model}-{spec.compute_type}-{spec.device}-{wire.codec}{wire.rate_hz}-{machine}-{rec.digest}"
 
 

@@ -29,7 +29,7 @@ from assist.bench.conditions import CONDITIONS, CONDITIONS_BY_NAME, Condition, a
 from assist.bench.dataset import REPO_ROOT, Recording, load_calls, wire_roundtrip
 from assist.bench.docfile import replace_section
 from assist.bench.scoring import percentile, score_utterances, settled_finals, wer, words_in_silence
-from assist.bench.stt import clip_latencies, environment, hypothesis_texts, load_clips, stream_recording
+from assist.bench.stt import clip_latencies, environment, fmt_s, hypothesis_texts, load_clips, stream_recording
 from assist.events import FinalTranscript, TranscriptEvent
 from assist.stt.cpu import describe_cpu
 from assist.stt.engine import default_workers
@@ -171,10 +171,6 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 def fmt_pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f} %"
-
-
-def fmt_s(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f} s"
 
 
 def markdown(results: dict[str, Any], command: str) -> str:

@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ from assist.bench.scoring import (
     words_in_silence,
 )
 from assist.events import SPEAKERS, FinalTranscript, TranscriptEvent
+from assist.stt.cpu import describe_cpu
 from assist.stt.filestream import stream_file
 from assist.stt.transcriber import SttService, SttSettings
 
@@ -327,12 +327,7 @@ def progress(message: str) -> None:
 
 
 def environment(settings: SttSettings) -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        match = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        cpu = match.group(1).strip() if match else cpu
-    except OSError:
-        pass
+    cpu = describe_cpu().kind
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO_ROOT, check=False

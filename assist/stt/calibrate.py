@@ -60,7 +60,7 @@ def _speech_like(seconds: float) -> np.ndarray:
     """A deterministic voiced signal (harmonics with a syllable-rate envelope): decodes like
     speech in cost; the text does not matter."""
     t = np.arange(int(seconds * RATE_HZ)) / RATE_HZ
-    voice = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 8) for f0 in (130.0,))
+    voice = sum(np.sin(2 * np.pi * 130.0 * k * t) / k for k in range(1, 8))  # a 130 Hz voice
     envelope = 0.5 * (1 + np.sin(2 * np.pi * 4.0 * t))
     return (0.1 * voice * envelope).astype(np.float32)
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assist.stt.text import normalized_words
+
 _SENTENCE_END = re.compile(r"[.?!。？！]+[\"')\]]*$")
 _CLAUSE_END = re.compile(r"[,;:，；：]+[\"')\]]*$")
-_NORMAL = re.compile(r"[^\w']+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +55,6 @@ class CommitOptions:
 class Cut:
     at_s: float  # stream seconds
     confirmed: bool  # seen in two hypotheses; otherwise only if the VAD agrees
-
-
-def _key(word: str) -> str:
-    return _NORMAL.sub("", word.lower())
 
 
 def _ends(hypothesis: Hypothesis, options: CommitOptions) -> list[tuple[int, float, bool]]:
@@ -96,7 +93,8 @@ class SentenceCommitter:
             previous is not None
             and previous.utterance_id == hypothesis.utterance_id
             and any(
-                _key(other.text) == _key(word.text) and abs(other.end_s - word.end_s) <= self.options.same_boundary_s
+                normalized_words(other.text) == normalized_words(word.text)
+                and abs(other.end_s - word.end_s) <= self.options.same_boundary_s
                 for other in previous.words
             )
         )

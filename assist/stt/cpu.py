@@ -8,6 +8,7 @@ way to take the AVX2 code path on a bigger CPU) are honoured in what is reported
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 from dataclasses import asdict, dataclass
@@ -37,21 +38,16 @@ class CpuInfo:
 
 
 def _cpuinfo() -> tuple[str, str, set[str]]:
-    model, vendor, flags = platform.processor() or "unknown", "unknown", set[str]()
+    """Model, vendor and flags of the first CPU in /proc/cpuinfo."""
+    fields: dict[str, str] = {}
     try:
-        text = Path("/proc/cpuinfo").read_text()
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
-        return model, vendor, flags
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip()
-        if key == "model name" and model in ("unknown", "", platform.processor()):
-            model = value.strip()
-        elif key == "vendor_id" and vendor == "unknown":
-            vendor = value.strip()
-        elif key == "flags" and not flags:
-            flags = set(value.split())
-    return model, vendor, flags
+        pass
+    model = fields.get("model name") or platform.processor() or platform.machine()
+    return model, fields.get("vendor_id", "unknown"), set(fields.get("flags", "").split())
 
 
 def _cap(isa: str, forced: str | None) -> str:
@@ -68,7 +64,9 @@ def _cap(isa: str, forced: str | None) -> str:
     return cap if _ISA_RANK.get(cap, 0) < _ISA_RANK.get(isa, 0) else isa
 
 
+@functools.cache
 def describe_cpu() -> CpuInfo:
+    """The CPU of this process (read once: it does not change while the process runs)."""
     model, vendor, flags = _cpuinfo()
     avx2 = "avx2" in flags
     avx512 = "avx512f" in flags and "avx512bw" in flags

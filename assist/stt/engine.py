@@ -87,9 +87,10 @@ class WindowPolicy:
 FINAL_WINDOW = WindowPolicy(min_s=10.0, margin_s=1.0, step_s=10.0)
 INTERIM_WINDOW = WindowPolicy(min_s=4.0, margin_s=1.0, step_s=2.0)
 REVISION_WINDOW = WindowPolicy(min_s=FULL_WINDOW_S, margin_s=0.0, step_s=FULL_WINDOW_S)
-# What a revision on the whole window can mend; a low log-probability is not among them: on
-# unseen voices the 30 s window made such finals worse, not better (docs/stt.md).
-REVISABLE_ANOMALIES = frozenset({"repetition", "too_many_tokens", "too_many_words"})
+# Loops: what the guards collapse to one copy and what a revision on the whole window can
+# mend. A low log-probability is not among them: on unseen voices the 30 s window made such
+# finals worse, not better (docs/stt.md).
+LOOP_ANOMALIES = frozenset({"repetition", "too_many_tokens", "too_many_words"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,7 @@ class DecodedWord:
 
 @dataclass(frozen=True, slots=True)
 class DecodedSegment:
-    """One timestamped stretch of the output (Whisper's segments are close to sentences)."""
+    """One timestamped stretch of the output, relative to the item (what the guards judge)."""
 
     start_s: float  # relative to the item's first sample
     end_s: float
@@ -143,7 +144,6 @@ class DecodeOutput:
     non_speech: bool
     anomaly: str | None = None  # what still looks wrong after the guards (a revision may help)
     words: tuple[DecodedWord, ...] = field(default_factory=tuple)
-    segments: tuple[DecodedSegment, ...] = field(default_factory=tuple)
 
 
 @dataclass(slots=True)
@@ -152,7 +152,6 @@ class _Decoded:
     text: str
     avg_logprob: float
     no_speech_prob: float
-    segments: list[DecodedSegment]
 
 
 class WhisperEngine:
@@ -241,7 +240,6 @@ class WhisperEngine:
                     padded_s=window_s,
                     non_speech=textguard.is_non_speech(result.text, result.no_speech_prob, result.avg_logprob),
                     anomaly=anomaly,
-                    segments=tuple(result.segments),
                 )
             )
         words_for = [i for i, item in enumerate(items) if item.want_words]
@@ -253,7 +251,7 @@ class WhisperEngine:
     def _repair(result: _Decoded, tokenizer: Tokenizer, anomaly: str) -> None:
         """Never show a loop: keep one copy of a repetition; other anomalies (low confidence)
         stand as decoded."""
-        if anomaly not in ("repetition", "too_many_tokens", "too_many_words"):
+        if anomaly not in LOOP_ANOMALIES:
             return
         repaired = textguard.collapse_repetitions(result.text)
         if repaired != result.text:
@@ -294,7 +292,6 @@ class WhisperEngine:
             speech_end_s = item.audio_s - SPEECH_END_SLACK_S
             kept = textguard.keep_segments([(seg.start_s, seg.text) for seg in segments], speech_end_s)
             text = " ".join(kept_text for _, kept_text in kept)
-            kept_segments = [dataclasses.replace(segments[i], text=kept_text) for i, kept_text in kept]
             # CTranslate2 returns the length-normalised score; undo it as faster-whisper does.
             cum_logprob = result.scores[0] * len(sequence)
             decoded.append(
@@ -303,7 +300,6 @@ class WhisperEngine:
                     text=text,
                     avg_logprob=cum_logprob / (len(sequence) + 1),
                     no_speech_prob=result.no_speech_prob,
-                    segments=kept_segments,
                 )
             )
         return decoded

@@ -31,7 +31,7 @@ from assist.events import (
 from assist.stt.calibrate import Calibration, calibrate, calibrated_endpoint
 from assist.stt.commit import Hypothesis, SentenceCommitter, TimedWord
 from assist.stt.cpu import describe_cpu
-from assist.stt.engine import DEFAULT_CPU_THREADS, REVISABLE_ANOMALIES, DecodeItem, EngineOptions, WhisperEngine
+from assist.stt.engine import DEFAULT_CPU_THREADS, LOOP_ANOMALIES, DecodeItem, EngineOptions, WhisperEngine
 from assist.stt.policy import EndpointOptions
 from assist.stt.scheduler import DecodeScheduler, JobKind, JobResult
 from assist.stt.stream import DecodeRequest, SpeakerStream
@@ -262,7 +262,7 @@ class CallTranscriber:
 
     def _wants_revision(self, request: DecodeRequest, result: JobResult) -> bool:
         out = result.output
-        if not self._service.settings.revise_finals or out.anomaly not in REVISABLE_ANOMALIES or out.non_speech:
+        if not self._service.settings.revise_finals or out.anomaly not in LOOP_ANOMALIES or out.non_speech:
             return False
         engine = self._service.engine(self._model)
         return engine.window_s(DecodeItem(request.audio, purpose="revision")) > out.padded_s
@@ -315,7 +315,6 @@ class CallTranscriber:
     def _event(self, request: DecodeRequest, result: JobResult, emitted_s: float) -> TranscriptEvent | None:
         out = result.output
         speaker = request.speaker
-        timings = self._timings(request, result)
         if request.kind == "interim":
             key = (speaker, request.utterance_id)
             if request.utterance_id <= self._finalized[speaker]:
@@ -333,7 +332,7 @@ class CallTranscriber:
                 end_s=round(request.end_s, 3),
                 text=out.text,
                 emitted_s=round(emitted_s, 3),
-                timings=timings,
+                timings=self._timings(request, result),
             )
 
         self._finalized[speaker] = max(self._finalized[speaker], request.utterance_id)

@@ -146,3 +146,16 @@ def test_cli_jsonl_events(shared_data: Path) -> None:
     for event in events:
         assert {"type", "speaker", "start_s", "end_s", "text", "emitted_s"} <= event.keys()
         assert event["speaker"] == "customer"
+
+
+def test_calibration_times_real_decodes_on_this_cpu(stt_service: SttService) -> None:
+    from assist.stt.calibrate import MAX_INTERIM_INTERVAL_MS, WINDOW_MS, calibrate
+    from assist.stt.cpu import describe_cpu
+    from assist.stt.policy import EndpointOptions
+
+    base = EndpointOptions()
+    result = calibrate(stt_service.engine(stt_service.settings.english_model), describe_cpu(), base, workers=2)
+    assert result.interim_decode_ms > 0 and result.final_decode_ms > result.interim_decode_ms * 0.5
+    assert base.interim_interval_ms <= result.interim_interval_ms <= MAX_INTERIM_INTERVAL_MS + WINDOW_MS
+    assert 1 <= result.capacity_calls <= result.capacity_calls_finals
+    assert result.cpu == describe_cpu().kind
