@@ -48,7 +48,12 @@ class Settings(BaseSettings):
     preload_multilingual: bool = False
 
     # Capacity and back-pressure
-    max_calls: int = Field(32, ge=1)
+    # None: the capacity this node measures at start (assist/calls/admission.py), else 32.
+    max_calls: int | None = Field(None, ge=1)
+    max_final_wait_s: float = Field(1.0, gt=0)  # a backlog this old refuses new calls
+    # After a platform's close, how long finals still being decoded may be sent back on the
+    # ingest connection before it is closed; later ones reach the sidebar and call log only.
+    close_flush_s: float = Field(1.0, ge=0)
     sidebar_queue_size: int = Field(256, ge=8)
     sidebar_send_timeout_s: float = Field(10.0, gt=0)
     shutdown_grace_s: float = Field(15.0, ge=0)
@@ -58,6 +63,8 @@ class Settings(BaseSettings):
     database_url: str | None = None  # postgresql://... ; None = SQLite in data_dir
     kb_dir: Path | None = REPO_ROOT / "kb" / "bank"  # None: transcripts only, no guidance
     node_id: str = Field(default_factory=socket.gethostname)  # whose open calls a restart marks interrupted
+    # Live state shared by a fleet (redis://host:6379/0); None: this node alone, in process.
+    redis_url: str | None = None
     calllog_final_timeout_s: float = Field(1.0, gt=0)  # longest a final waits for its write
     retention_days: float | None = Field(None, gt=0)  # delete calls older than this (None: keep)
     transfer_window_s: float = Field(1800.0, ge=0)  # an earlier leg this recent is a transfer

@@ -9,8 +9,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from assist.audio.stages import AUDIO_STAGES
+from assist.calls.admission import Admission, Load
+from assist.live.hub import SidebarHub
 from assist.stt.scheduler import DecodeScheduler
-from assist.web.hub import SidebarHub
 
 # Fine at the bottom too: guidance and store steps take milliseconds, finals tenths of a second.
 LATENCY_BUCKETS_S = (
@@ -50,8 +51,34 @@ class _SchedulerCollector(Collector):
         yield CounterMetricFamily("assist_stt_decode_errors", "Decode batches that failed", value=stats.errors)
 
 
+class _CapacityCollector(Collector):
+    """What a load balancer or an autoscaler routes on: the calls this node would still take."""
+
+    def __init__(self, admission: Callable[[], Admission | None], load: Callable[[], Load | None]) -> None:
+        self._admission = admission
+        self._load = load
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        admission, load = self._admission(), self._load()
+        if admission is None or load is None:
+            return
+        yield GaugeMetricFamily("assist_capacity_calls", "Calls this node admits at most", value=admission.limit_calls)
+        yield GaugeMetricFamily(
+            "assist_capacity_remaining_calls", "Calls this node would still admit now", value=admission.remaining(load)
+        )
+        yield GaugeMetricFamily(
+            "assist_stt_final_wait_seconds", "How long the oldest queued final has waited", value=load.final_wait_s
+        )
+
+
 class Metrics:
-    def __init__(self, scheduler: Callable[[], DecodeScheduler | None], hub: Callable[[], SidebarHub | None]) -> None:
+    def __init__(
+        self,
+        scheduler: Callable[[], DecodeScheduler | None],
+        hub: Callable[[], SidebarHub | None],
+        load: Callable[[], Load | None] = lambda: None,
+        admission: Callable[[], Admission | None] = lambda: None,
+    ) -> None:
         self.registry = CollectorRegistry()
         self.active_calls = Gauge("assist_active_calls", "Calls in progress", ["platform"], registry=self.registry)
         self.calls_total = Counter("assist_calls", "Calls started", ["platform"], registry=self.registry)
@@ -65,11 +92,18 @@ class Metrics:
         self.errors = Counter("assist_errors", "Errors by kind", ["kind"], registry=self.registry)
         for kind in ("protocol", "audiohook_auth", "pipeline", "decode"):
             self.errors.labels(kind)  # export zeros from the start, so alerts can rate() them
+        self.calls_refused = Counter(
+            "assist_calls_refused",
+            "Calls refused at the door (capacity, backlog, shutdown)",
+            ["platform"],
+            registry=self.registry,
+        )
         self.sidebar_overflows = Counter(
             "assist_sidebar_overflows", "Sidebar outboxes closed as too slow", registry=self.registry
         )
         self.registry.register(_SchedulerCollector(scheduler))
         self.registry.register(_HubCollector(hub))
+        self.registry.register(_CapacityCollector(admission, load))
         # Process-wide: per-frame codec decode, resample and VAD times (assist.audio.stages).
         self.registry.register(AUDIO_STAGES)
         # process_cpu_seconds_total, process_resident_memory_bytes, ... of this server process.

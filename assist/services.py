@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING
 from assist.calllog.recorder import CallRecorder
 from assist.calllog.redact import Redactor
 from assist.calllog.store import CallStore, open_store
+from assist.calls.admission import Admission, Load
 from assist.config import Settings
 from assist.guidance.engine import GuidanceService
+from assist.live.bus import LiveBus, LocalBus
+from assist.live.hub import SidebarHub
 from assist.metrics import Metrics
 from assist.stt.engine import default_workers
 from assist.stt.transcriber import SttService, SttSettings
-from assist.web.hub import SidebarHub
 
 if TYPE_CHECKING:
     from assist.calls.session import CallSession
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
 class Services:
     settings: Settings
     stt: SttService
-    hub: SidebarHub
+    live: LiveBus  # this node's hub, and in a fleet the other nodes' calls
+    admission: Admission
     metrics: Metrics
     recorder: CallRecorder
     guidance: GuidanceService | None = None
@@ -50,7 +53,12 @@ class Services:
             )
         )
         services: Services
-        metrics = Metrics(lambda: services.stt.scheduler, lambda: services.hub)
+        metrics = Metrics(
+            lambda: services.stt.scheduler,
+            lambda: services.live.hub,
+            lambda: services.load(),
+            lambda: services.admission,
+        )
         if guidance is None and settings.kb_dir is not None:
             guidance = GuidanceService(settings.kb_dir, settings.data_dir / "kb-cache")
         from assist.qa.review import load_scorecard, recover_open_calls
@@ -62,10 +70,25 @@ class Services:
             recover_open_calls(store, settings.node_id, scorecard)
             return store
 
+        hub = SidebarHub(settings.sidebar_queue_size)
+        live: LiveBus
+        if settings.redis_url:
+            from assist.live.redis_bus import RedisBus
+
+            live = RedisBus(hub, settings.node_id, settings.redis_url)
+        else:
+            live = LocalBus(hub, settings.node_id)
+        calibration = stt.calibration
+        admission = Admission.for_node(
+            settings.max_calls,
+            calibration.capacity_calls_finals if calibration is not None else None,
+            max_final_wait_s=settings.max_final_wait_s,
+        )
         services = cls(
             settings=settings,
             stt=stt,
-            hub=SidebarHub(settings.sidebar_queue_size),
+            live=live,
+            admission=admission,
             metrics=metrics,
             recorder=CallRecorder(
                 open_call_log, registry=metrics.registry, final_timeout_s=settings.calllog_final_timeout_s
@@ -75,6 +98,13 @@ class Services:
         )
         services.scorecard = scorecard
         return services
+
+    @property
+    def hub(self) -> SidebarHub:
+        return self.live.hub
+
+    def load(self) -> Load:
+        return Load(len(self.sessions), self.stt.scheduler.final_wait_s(), self.accepting)
 
     def close(self) -> None:
         self.recorder.close()

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,9 +26,9 @@ from assist.calllog.call import CallLog
 from assist.calllog.redact import redact_words
 from assist.errors import AssistError
 from assist.events import FinalTranscript, Speaker, TranscriptEvent
+from assist.live.hub import LiveCall, Outbox
 from assist.messages import Message, transcript_message
 from assist.services import Services
-from assist.web.hub import LiveCall, Outbox
 
 log = logging.getLogger(__name__)
 GUIDANCE_DRAIN_S = 5.0
@@ -71,6 +72,12 @@ class CallSession:
         if self.guidance is not None and self.guidance.profile is not None:
             self.live.caller = self.guidance.profile.summary()
         self._pump: asyncio.Task[None] | None = None
+        self._feeder: asyncio.Task[None] | None = None
+        # Audio and pause/resume marks in arrival order. The ingest connection only queues
+        # them: its receive loop never waits behind voice detection, so pings, closes and
+        # other calls' messages are answered however busy the speech core is.
+        self._audio: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self.audio_backlog_s = 0.0
         self._ticker: asyncio.Task[None] | None = None
         self._guider: asyncio.Task[None] | None = None
         self._handover: asyncio.Task[None] | None = None
@@ -92,10 +99,11 @@ class CallSession:
 
     @classmethod
     async def open(cls, services: Services, meta: CallMetadata) -> CallSession:
-        if not services.accepting:
-            raise CapacityError("server is shutting down")
-        if len(services.sessions) >= services.settings.max_calls:
-            raise CapacityError(f"server is at its limit of {services.settings.max_calls} calls")
+        refusal = services.admission.refusal(services.load())
+        if refusal is not None:
+            services.metrics.calls_refused.labels(meta.platform).inc()
+            log.info("refused a %s call (%s): %s", meta.platform, meta.platform_call_id, refusal)
+            raise CapacityError(refusal)
         session = cls(services, meta)
         services.sessions[session.call_id] = session
         session.calllog.start(
@@ -114,10 +122,11 @@ class CallSession:
         started = {**session.live.summary(), "emitted_s": 0.0}
         session.calllog.event(started)  # who called whom: QA and the summary read it
         session.logged.append(started)
-        services.hub.start_call(session.live)
+        services.live.start_call(session.live)
         services.metrics.active_calls.labels(meta.platform).inc()
         services.metrics.calls_total.labels(meta.platform).inc()
         session._pump = asyncio.create_task(session._run(), name=f"call-{session.call_id}")
+        session._feeder = asyncio.create_task(session._feed(), name=f"audio-{session.call_id}")
         session._ticker = asyncio.create_task(session._tick(), name=f"tick-{session.call_id}")
         session._handover = asyncio.create_task(session._find_earlier_legs(), name=f"handover-{session.call_id}")
         if session.guidance is not None:
@@ -129,24 +138,55 @@ class CallSession:
         """An outbox of this call's events, for the ingest connection to send back."""
         return self.services.hub.subscribe_call(self.call_id)
 
-    async def push(self, speaker: Speaker, samples: npt.NDArray[np.float32]) -> None:
+    def feed(self, speaker: Speaker, samples: npt.NDArray[np.float32]) -> None:
+        """Queue 16 kHz audio of one speaker; never waits."""
         if self.ended or not len(samples):
             return
+        self.audio_backlog_s += len(samples) / TARGET_RATE_HZ
+        self._audio.put_nowait(("audio", (speaker, samples)))
+
+    def pause(self) -> None:
+        """The audio pauses (AudioHook ``paused``, a native ``pause``): what was said so far is
+        finalised; anything that still arrives until ``resume`` is dropped. In order with audio."""
+        if not self.ended:
+            self._audio.put_nowait(("pause", None))
+
+    def resume(self, discarded_s: float = 0.0) -> None:
+        if not self.ended:
+            self._audio.put_nowait(("resume", discarded_s))
+
+    async def _feed(self) -> None:
+        while True:
+            kind, value = await self._audio.get()
+            try:
+                if kind == "audio":
+                    speaker, samples = value
+                    self.audio_backlog_s = max(0.0, self.audio_backlog_s - len(samples) / TARGET_RATE_HZ)
+                    await self._push(speaker, samples)
+                elif kind == "pause":
+                    await self._pause()
+                elif kind == "resume":
+                    self._resume(float(value))
+            except Exception:  # one bad chunk must not stop the call's audio
+                self.log.exception("audio %s failed", kind)
+                self.services.metrics.errors.labels("pipeline").inc()
+            finally:
+                self._audio.task_done()
+
+    async def _push(self, speaker: Speaker, samples: npt.NDArray[np.float32]) -> None:
         if self.paused:  # e.g. a card number being taken by an IVR: never transcribed or stored
             self._discarded_s[speaker] = self._discarded_s.get(speaker, 0.0) + len(samples) / TARGET_RATE_HZ
             return
         await self._transcriber.push(speaker, samples)
 
-    async def pause(self) -> None:
-        """The audio pauses (AudioHook ``paused``, a native ``pause``): finalise what was said so
-        far; anything that still arrives until ``resume`` is dropped."""
+    async def _pause(self) -> None:
         if self.paused:
             return
         await self._transcriber.cut()
         self.paused = True
         self.publish({"type": "paused", "call_id": self.call_id, "emitted_s": round(self.elapsed_s(), 3)})
 
-    def resume(self, discarded_s: float = 0.0) -> None:
+    def _resume(self, discarded_s: float) -> None:
         if not self.paused:
             return
         self.paused = False
@@ -162,7 +202,7 @@ class CallSession:
 
     def publish(self, message: Message) -> None:
         """To the sidebar and the call log (finals go through ``_handle``, which stores them first)."""
-        self.services.hub.publish(self.call_id, message)
+        self.services.live.publish(self.call_id, message)
         self.calllog.event(message)
         if message.get("type") != "interim":
             self.logged.append(message)
@@ -173,6 +213,7 @@ class CallSession:
             return
         self.ended = True
         try:
+            await self._audio.join()  # every chunk already received is heard
             await self._transcriber.finish()
             while not self._transcriber.events.empty() or self._handling:
                 await asyncio.sleep(0.01)
@@ -180,10 +221,10 @@ class CallSession:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._guidance_queue.join(), GUIDANCE_DRAIN_S)
         finally:
-            for task in (self._pump, self._ticker, self._guider, self._handover):
+            for task in (self._feeder, self._pump, self._ticker, self._guider, self._handover):
                 if task is not None:
                     task.cancel()
-            self.services.hub.end_call(self.call_id, reason)
+            self.services.live.end_call(self.call_id, reason)
             self.services.sessions.pop(self.call_id, None)
             self.services.metrics.active_calls.labels(self.meta.platform).dec()
             self.log.info("call ended: %s", reason)
@@ -281,9 +322,9 @@ class CallSession:
             else:
                 self.logged.append(stored)
                 metrics.labels("final_total").observe(max(0.0, event.emitted_s - event.end_s))
-            self.services.hub.publish(self.call_id, live)
+            self.services.live.publish(self.call_id, live)
         else:
-            self.services.hub.publish(self.call_id, live)
+            self.services.live.publish(self.call_id, live)
             self.calllog.event(stored)
         return stored
 
@@ -323,12 +364,17 @@ class CallSession:
 FEEDBACK_ACTIONS = ("used", "dismissed", "helpful", "not_helpful", "offered", "accepted", "declined")
 
 
-def record_feedback(services: Services, call_id: str, card_id: str, action: str, source: str) -> Message | None:
-    """Agent feedback on a card: kept with the live call (and the call log), echoed to viewers."""
+def check_feedback(action: str) -> None:
     if action not in FEEDBACK_ACTIONS:
         raise ValueError(f"unknown feedback action {action!r}; one of {', '.join(FEEDBACK_ACTIONS)}")
-    call = services.hub.calls.get(call_id)
-    if call is None:
+
+
+def record_feedback(services: Services, call_id: str, card_id: str, action: str, source: str) -> Message | None:
+    """Agent feedback on a card of a call this node owns: kept with the live call and the call
+    log, echoed to viewers, told to guidance. Another node's call: ``LiveBus.request``."""
+    check_feedback(action)
+    session = services.sessions.get(call_id)
+    if session is None:
         return None
     entry: Message = {
         "type": "feedback",
@@ -337,14 +383,9 @@ def record_feedback(services: Services, call_id: str, card_id: str, action: str,
         "action": action,
         "source": source,
         "at": time.time(),
+        "emitted_s": round(session.elapsed_s(), 3),
     }
-    call.feedback.append(entry)
-    session = services.sessions.get(call_id)
-    if session is None:
-        services.hub.publish(call_id, entry)
-        return entry
-    entry["emitted_s"] = round(session.elapsed_s(), 3)
-    services.hub.publish(call_id, entry)
+    services.live.publish(call_id, entry)
     session.calllog.feedback(entry)
     session.logged.append(entry)
     if session.guidance is not None:

@@ -133,6 +133,7 @@ class AudioHookProtocol:
         self.received_s = 0.0
         self.timeline = _Timeline()
         self.probe = False
+        self.media: dict[str, Any] = {}
 
     # -- outgoing ---------------------------------------------------------------------------
 
@@ -151,6 +152,10 @@ class AudioHookProtocol:
     def disconnect(self, reason: Literal["completed", "unauthorized", "error"], info: str) -> Reply:
         self.state = "disconnecting"
         return Reply(self.message("disconnect", {"reason": reason, "info": info[:1000]}))
+
+    def opened(self) -> Reply:
+        """Accept the session offered by 'open' (with the media chosen from its offer)."""
+        return Reply(self.message("opened", {"media": [self.media], "startPaused": False}))
 
     def closed(self) -> Reply:
         self.state = "closed"
@@ -172,6 +177,8 @@ class AudioHookProtocol:
             return [self._fail(f"Client Error: {error.reason}")]
 
     def receive_bytes(self, data: bytes) -> list[Action]:
+        if self.state == "disconnecting":
+            return []  # frames already in flight when we said goodbye: not the client's fault
         if self.state == "paused":
             return [self._fail("Client Error: audio received while paused")]
         if self.state != "active" or self.format is None:
@@ -292,10 +299,11 @@ class AudioHookProtocol:
         self.probe = conversation_id == NULL_UUID
         self.state = "active"
         language = params.get("language") or "en-US"
-        opened = Reply(self.message("opened", {"media": [media], "startPaused": False}))
+        self.media = media
         custom = params.get("customConfig") if isinstance(params.get("customConfig"), dict) else {}
+        # No 'opened' yet: the server first decides whether it takes the call (``opened`` or
+        # ``disconnect``).
         return [
-            opened,
             OpenCall(
                 conversation_id=str(conversation_id),
                 organization_id=str(organization_id),

@@ -80,7 +80,6 @@ def transfer_live_call(services: Services, call_id: str, to_agent_id: str) -> Me
         "note": transfer_note(list(session.logged)),
         "emitted_s": round(session.elapsed_s(), 3),
     }
-    session.publish(message)  # the previous agent sees where the call went
-    services.hub.reassign(call_id, to_agent_id)
+    session.publish(message)  # the previous agent sees where the call went; the hub moves the call
     services.recorder.submit("reassign", lambda store: store.reassign(call_id, to_agent_id))
     return message

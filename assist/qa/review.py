@@ -25,26 +25,32 @@ def review(events: list[Message], scorecard: Scorecard) -> tuple[Message, Messag
 def recover_open_calls(store: CallStore, node_id: str, scorecard: Scorecard) -> list[str]:
     """Calls this node left open when it died: finish them as 'interrupted', scored on what was
     stored. Runs once when the call log opens, before any new call."""
-    recovered = []
-    for call in store.open_calls(node_id):
-        events = store.events(call["id"])
+    recovered = interrupt_calls(store, [call["id"] for call in store.open_calls(node_id)], scorecard)
+    if recovered:
+        log.warning("%d call(s) were open when this server last stopped: marked interrupted", len(recovered))
+    return recovered
+
+
+def interrupt_calls(
+    store: CallStore, call_ids: list[str], scorecard: Scorecard, end_reason: str = "server_restart"
+) -> list[str]:
+    """Finish calls whose node stopped as 'interrupted', scored on what was stored."""
+    for call_id in call_ids:
+        events = store.events(call_id)
         try:
             qa, summary = review(events, scorecard)
         except Exception:  # a call that cannot be scored is still closed
-            log.exception("cannot review interrupted call %s", call["id"])
+            log.exception("cannot review interrupted call %s", call_id)
             qa, summary = None, None
         duration_s = max((float(e.get("emitted_s") or 0.0) for e in events), default=0.0)
         store.finish_call(
-            call["id"],
+            call_id,
             status="interrupted",
-            end_reason="server_restart",
+            end_reason=end_reason,
             ended_at=time.time(),
             duration_s=duration_s,
             tags=call_tags(events),
             qa=qa,
             summary=summary,
         )
-        recovered.append(call["id"])
-    if recovered:
-        log.warning("%d call(s) were open when this server last stopped: marked interrupted", len(recovered))
-    return recovered
+    return list(call_ids)

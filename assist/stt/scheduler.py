@@ -87,6 +87,10 @@ class JobQueue:
     def depth_finals(self) -> int:
         return len(self._finals)
 
+    def final_wait_s(self, now: float) -> float:
+        """How long the oldest queued final has waited: how far behind the decoders are."""
+        return now - self._finals[0].submitted_at if self._finals else 0.0
+
     def put(self, job: DecodeJob) -> list[DecodeJob]:
         """Queue a job; returns the interims it supersedes (to be cancelled by the caller)."""
         self.stats.submitted += 1
@@ -174,6 +178,10 @@ class DecodeScheduler:
     @property
     def stats(self) -> QueueStats:
         return self._queue.stats
+
+    def final_wait_s(self) -> float:
+        with self._cond:
+            return self._queue.final_wait_s(time.perf_counter())
 
     @property
     def depth(self) -> int:

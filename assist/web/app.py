@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from assist.calllog.store import CallStore
+from assist.calls.fleet import attach
 from assist.errors import AssistError
 from assist.ingest.signature import SignatureVerifier
 from assist.services import Services
@@ -52,16 +53,29 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     services: Services = request.app.state.services
-    ready = services.accepting
+    load = services.load()
+    admission = services.admission
+    refusal = admission.refusal(load)
+    # 503 while the node would refuse a new call: a load balancer's health check then sends new
+    # calls elsewhere, and the calls already here carry on (their connections are not touched).
+    status = "ready" if refusal is None else ("draining" if not load.accepting else "full")
     body = {
-        "status": "ready" if ready else "draining",
+        "status": status,
+        "refusing": refusal,
         "call_log": services.recorder.status(),  # reported, but a sick call log never stops live calls
-        "active_calls": len(services.sessions),
-        "max_calls": services.settings.max_calls,
+        "active_calls": load.active_calls,
+        "capacity": {
+            "limit_calls": admission.limit_calls,
+            "source": admission.source,
+            "remaining_calls": admission.remaining(load),
+            "final_wait_s": round(load.final_wait_s, 3),
+            "max_final_wait_s": admission.max_final_wait_s,
+        },
         "stt_queue_depth": services.stt.scheduler.depth,
+        "live": services.live.status(),
         "stt": services.stt.describe(),
     }
-    return JSONResponse(body, status_code=200 if ready else 503)
+    return JSONResponse(body, status_code=200 if refusal is None else 503)
 
 
 async def metrics(request: Request) -> Response:
@@ -106,6 +120,7 @@ async def kb_status(request: Request) -> Response:
     if request.method == "POST":
         try:
             status = await asyncio.get_running_loop().run_in_executor(None, services.guidance.reload)
+            services.live.tell_others({"kind": "kb_reload"})  # a fleet reloads as one
         except AssistError as error:
             return JSONResponse(
                 {
@@ -154,6 +169,8 @@ async def apply_retention(services: Services) -> None:
 def build_app(services: Services) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        attach(services)
+        await services.live.start()
         tasks = [
             asyncio.create_task(watch_knowledge_base(services)),
             asyncio.create_task(services.recorder.retry_forever()),
@@ -164,6 +181,7 @@ def build_app(services: Services) -> Starlette:
         finally:
             for task in tasks:
                 task.cancel()
+            await services.live.close()
 
     app = Starlette(
         lifespan=lifespan,

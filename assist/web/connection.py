@@ -7,12 +7,12 @@ import json
 import logging
 from collections.abc import Callable
 
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from assist.live.hub import Outbox
 from assist.messages import Message
 from assist.services import Services
 from assist.web.auth import bearer, ingest_allowed
-from assist.web.hub import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,8 @@ class Sender:
                     self.websocket.send_text(json.dumps(message, ensure_ascii=False)), self.timeout_s
                 )
             return True
-        except (TimeoutError, RuntimeError, OSError) as error:
+        except (TimeoutError, RuntimeError, OSError, WebSocketDisconnect) as error:
+            # A client that has gone (or stalled past the timeout) is an ordinary end.
             log.info("send failed (%s); dropping the connection", error.__class__.__name__)
             self.closed = True
             return False
@@ -53,7 +54,7 @@ class Sender:
             async with self._lock:
                 if self.websocket.client_state == WebSocketState.CONNECTED:
                     await self.websocket.close(code, reason[:120])
-        except (RuntimeError, OSError):
+        except (RuntimeError, OSError, WebSocketDisconnect):
             pass
 
 
@@ -62,7 +63,6 @@ async def forward(
     sender: Sender,
     *,
     transform: Callable[[Message], list[Message]] | None = None,
-    stop_on_call_end: str | None = None,
 ) -> bool:
     """Send everything the outbox receives; returns False if the outbox overflowed."""
     while True:
@@ -73,15 +73,13 @@ async def forward(
         for item in outgoing:
             if not await sender.send(item):
                 return True
-        if stop_on_call_end and message.get("type") == "call_ended" and message.get("call_id") == stop_on_call_end:
-            return True
 
 
-async def accept_ingest(websocket: WebSocket) -> tuple[Services, Sender] | None:
+async def accept_ingest(websocket: WebSocket) -> Services | None:
     """Check the ingest token and accept; None when the connection was refused."""
     services: Services = websocket.app.state.services
     if not ingest_allowed(services.settings, bearer(websocket.headers, websocket.query_params)):
         await websocket.close(CLOSE_POLICY, "invalid or missing ingest token")
         return None
     await websocket.accept()
-    return services, Sender(websocket, services.settings.sidebar_send_timeout_s)
+    return services

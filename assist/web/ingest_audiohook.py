@@ -1,71 +1,109 @@
-"""``/audiohook``: Genesys Cloud AudioHook v2 (assist.ingest.audiohook) over a websocket."""
+"""``/audiohook``: Genesys Cloud AudioHook v2 (assist.ingest.audiohook) over the ingest loop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import PlainTextResponse
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket
 
 from assist.audio.frontend import CallAudio
-from assist.calls.session import CallMetadata, CallSession, CapacityError
+from assist.calls.session import CallMetadata, CallSession
 from assist.errors import AudioFormatError
 from assist.ingest import audiohook as ah
 from assist.ingest.signature import SignatureError, SignatureVerifier
 from assist.messages import Message
 from assist.services import Services
 from assist.web.auth import same_secret
-from assist.web.hub import Outbox
+from assist.web.connection import Sender
+from assist.web.ingest import Audio, Close, Fail, IngestAdapter, Open, Pause, Resume, Send, Step, serve
 
 log = logging.getLogger(__name__)
 
 SESSION_HEADERS = ("audiohook-organization-id", "audiohook-session-id", "audiohook-correlation-id")
-CLOSE_WAIT_S = 5.0  # after 'closed' or 'disconnect', how long the client has to close the socket
+CLOSE_WAIT_S = 5.0  # after 'closed', how long the client has to close the socket
 
 
-class AudioHookConnection:
-    """The async shell around one AudioHookProtocol: one writer, seq assigned at send time."""
+class AudioHookAdapter(IngestAdapter):
+    platform = "audiohook"
+    forwards_events = True  # transcripts (and Agent Assist cards) as AudioHook 'event' messages
 
-    def __init__(self, websocket: WebSocket, services: Services, protocol: ah.AudioHookProtocol) -> None:
-        self.websocket = websocket
-        self.services = services
+    def __init__(self, protocol: ah.AudioHookProtocol, close_flush_s: float) -> None:
         self.protocol = protocol
-        self._lock = asyncio.Lock()
-        self.session: CallSession | None = None
+        self.close_flush_s = close_flush_s  # Genesys allows 10 s for 'closed'; we answer well inside
         self.audio: CallAudio | None = None
         self.language = "en-US"
-        self.forwarder: asyncio.Task[None] | None = None
 
-    async def send(self, kind: str, parameters: dict[str, Any] | None = None) -> None:
-        async with self._lock:
-            await self._send_now(self.protocol.message(kind, parameters))
+    def steps(self, received: Mapping[str, Any]) -> list[Step]:
+        if received.get("text") is not None:
+            actions = self.protocol.receive_text(received["text"])
+        else:
+            actions = self.protocol.receive_bytes(received.get("bytes") or b"")
+        return [step for action in actions for step in self._step(action)]
 
-    async def send_reply(self, reply: ah.Reply) -> None:
-        if reply.message:
-            async with self._lock:
-                await self._send_now(reply.message)
+    def _step(self, action: ah.Action) -> list[Step]:
+        if isinstance(action, ah.AudioFrame):
+            if self.audio is None:
+                return []
+            try:
+                return [Audio(self.audio.decode(action.data))]
+            except AudioFormatError as error:
+                info = f"Client Error: {error}"
+                return [Fail(info, reply=self.protocol.disconnect("error", info).message)]
+        if isinstance(action, ah.Reply):
+            return [Send(action.message)] if action.message else []
+        if isinstance(action, ah.OpenCall):
+            if action.probe:
+                return [Send(self.protocol.opened().message)]  # a connection probe: no call
+            self.language = action.language
+            self.audio = CallAudio(action.format, action.speakers)
+            custom = action.custom_config
+            meta = CallMetadata(
+                platform="audiohook",
+                platform_call_id=action.conversation_id,
+                caller_number=action.ani,
+                agent_id=str(custom.get("agentId") or custom.get("agent_id") or "") or None,
+                language=action.language,
+            )
+            return [Open(meta)]
+        if isinstance(action, ah.Paused):
+            return [Pause()]
+        if isinstance(action, ah.Resumed):
+            return [Resume(action.discarded_s)]
+        if isinstance(action, ah.CloseRequested):
+            return [Close("completed")]
+        if isinstance(action, ah.Failed):
+            return [Fail(action.info, reply=action.reply.message or None)]
+        return []
 
-    async def _send_now(self, message: dict[str, Any]) -> None:
-        if self.websocket.client_state != WebSocketState.CONNECTED:
-            return
-        text = json.dumps(message, ensure_ascii=False)
-        with contextlib.suppress(RuntimeError, OSError):
-            await asyncio.wait_for(self.websocket.send_text(text), self.services.settings.sidebar_send_timeout_s)
+    async def accepted(self, sender: Sender, session: CallSession) -> None:
+        await sender.send(self.protocol.opened().message)
 
-    async def forward_events(self, outbox: Outbox) -> None:
-        """The call's transcripts (and, later, guidance) as AudioHook ``event`` messages."""
-        while (message := await outbox.get()) is not None:
-            if message.get("type") == "call_ended":
-                return
-            entity = self.entity(message)
-            if entity is not None and self.protocol.can_send_events:
-                await self.send("event", {"entities": [entity]})
+    async def refuse(self, sender: Sender, reason: str) -> bool:
+        # AudioHook's way to turn a session down: 'disconnect' in answer to 'open'; the client
+        # then sends 'close' and gets 'closed'.
+        await sender.send(self.protocol.disconnect("error", reason).message)
+        return False
 
-    def entity(self, message: Message) -> dict[str, Any] | None:
+    async def fail(self, sender: Sender, step: Fail) -> bool:
+        if step.reply:
+            await sender.send(step.reply)
+        return False  # after 'disconnect' the client closes the session: answered with 'closed'
+
+    async def acknowledge_close(self, sender: Sender) -> None:
+        await sender.send(self.protocol.closed().message)
+
+    def events(self, message: Message) -> list[Message]:
+        if not self.protocol.can_send_events:
+            return []
+        entity = self._entity(message)
+        return [self.protocol.message("event", {"entities": [entity]})] if entity is not None else []
+
+    def _entity(self, message: Message) -> dict[str, Any] | None:
         kind = message.get("type")
         if kind in ("interim", "final"):
             return ah.transcript_entity(self.protocol, message, language=self.language)
@@ -73,12 +111,15 @@ class AudioHookConnection:
             return {"type": "agentassist", "data": message["agentassist"]}
         return None
 
-    async def end_call(self, reason: str) -> None:
-        if self.session is not None and not self.session.ended:
-            await self.session.end(reason)
-        if self.forwarder is not None:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(self.forwarder, timeout=5.0)
+    async def after_close(self, websocket: WebSocket) -> None:
+        # The client closes the socket after 'closed'; do not hang on one that doesn't.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(websocket.receive(), CLOSE_WAIT_S)
+
+    def shutdown_notice(self) -> Message | None:
+        if self.protocol.state in ("active", "paused"):
+            return self.protocol.disconnect("completed", "server shutting down").message
+        return None
 
 
 def _authorise(websocket: WebSocket, services: Services) -> str | None:
@@ -109,7 +150,8 @@ async def audiohook_endpoint(websocket: WebSocket) -> None:
     else:
         status = 401
     if refusal is not None:
-        log.warning("audiohook: refused upgrade: %s", refusal)
+        # Anyone can knock: a refused upgrade is worth a line, not an alarm.
+        log.info("audiohook: refused upgrade: %s", refusal)
         services.metrics.errors.labels("audiohook_auth").inc()
         await websocket.send_denial_response(PlainTextResponse(refusal, status_code=status))
         return
@@ -117,91 +159,4 @@ async def audiohook_endpoint(websocket: WebSocket) -> None:
     protocol = ah.AudioHookProtocol(
         websocket.headers["audiohook-session-id"], websocket.headers["audiohook-organization-id"]
     )
-    conn = AudioHookConnection(websocket, services, protocol)
-    reason = "disconnected"
-    try:
-        while protocol.state != "closed":
-            received = await websocket.receive()
-            if received["type"] == "websocket.disconnect":
-                break
-            if received.get("text") is not None:
-                actions = protocol.receive_text(received["text"])
-            else:
-                actions = protocol.receive_bytes(received.get("bytes") or b"")
-            for action in actions:
-                reason = await _handle(conn, action) or reason
-        if protocol.state == "closed":
-            # The client closes the socket after 'closed'; do not hang on one that doesn't.
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(websocket.receive(), CLOSE_WAIT_S)
-    finally:
-        await conn.end_call(reason)
-        if websocket.client_state == WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError, OSError):
-                await websocket.close(1000)
-
-
-async def _handle(conn: AudioHookConnection, action: ah.Action) -> str | None:
-    """Carry out one action; returns a call-end reason when the action implies one."""
-    services = conn.services
-    if isinstance(action, ah.Reply):
-        await conn.send_reply(action)
-    elif isinstance(action, ah.OpenCall):
-        if action.probe:
-            return None  # a connection probe: 'opened' was enough, nothing to set up
-        conn.language = action.language
-        custom = action.custom_config
-        try:
-            conn.session = await CallSession.open(
-                services,
-                CallMetadata(
-                    platform="audiohook",
-                    platform_call_id=action.conversation_id,
-                    caller_number=action.ani,
-                    agent_id=str(custom.get("agentId") or custom.get("agent_id") or "") or None,
-                    language=action.language,
-                ),
-            )
-        except CapacityError as error:
-            await conn.send_reply(conn.protocol.disconnect("error", str(error)))
-            return "capacity"
-        conn.audio = CallAudio(action.format, action.speakers)
-
-        async def on_shutdown() -> None:
-            # Deliver every final as an event, then tell Genesys in AudioHook's own terms.
-            await conn.end_call("server_shutdown")
-            if conn.protocol.state in ("active", "paused"):
-                await conn.send_reply(conn.protocol.disconnect("completed", "server shutting down"))
-
-        conn.session.on_shutdown = on_shutdown
-        outbox = conn.session.subscribe()
-        if outbox is not None:
-            conn.forwarder = asyncio.create_task(conn.forward_events(outbox))
-    elif isinstance(action, ah.AudioFrame):
-        if conn.session is not None and conn.audio is not None:
-            try:
-                decoded = conn.audio.decode(action.data)
-            except AudioFormatError as error:
-                await conn.send_reply(conn.protocol.disconnect("error", f"Client Error: {error}"))
-                await conn.end_call("protocol_error")
-                return "protocol_error"
-            for speaker, samples in decoded.items():
-                await conn.session.push(speaker, samples)
-    elif isinstance(action, ah.Paused):
-        if conn.session is not None:
-            await conn.session.pause()
-    elif isinstance(action, ah.Resumed):
-        if conn.session is not None:
-            conn.session.resume(action.discarded_s)
-    elif isinstance(action, ah.CloseRequested):
-        # Deliver every final as an event first, then 'closed' (well inside the 10 s allowed).
-        await conn.end_call("completed")
-        await conn.send_reply(conn.protocol.closed())
-        return "completed"
-    elif isinstance(action, ah.Failed):
-        log.warning("audiohook: %s", action.info)
-        services.metrics.errors.labels("protocol").inc()
-        await conn.send_reply(action.reply)
-        await conn.end_call("protocol_error")
-        return "protocol_error"
-    return None
+    await serve(websocket, services, AudioHookAdapter(protocol, services.settings.close_flush_s))

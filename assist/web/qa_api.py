@@ -236,9 +236,9 @@ async def transfer(request: Request) -> Response:
     services: Services = request.app.state.services
     call_id = request.path_params["call_id"]
     token = bearer(request.headers, request.query_params)
-    session = services.sessions.get(call_id)
+    call = services.hub.calls.get(call_id)  # this node's, or a replica of another node's
     allowed = role_allowed(services.settings, "supervisor", token) or (
-        session is not None and agent_allowed(services.settings, session.live.agent_id, token)
+        call is not None and agent_allowed(services.settings, call.agent_id, token)
     )
     if not allowed:
         return _error("supervisor token, or the call's agent token, required", 401)
@@ -246,10 +246,19 @@ async def transfer(request: Request) -> Response:
         body = Transfer.model_validate(await request.json())
     except (ValidationError, json.JSONDecodeError) as error:
         return _error(f"bad request: {error}", 400)
-    message = transfer_live_call(services, call_id, body.agent_id)
-    if message is None:
+    if call is None:
         return _error("no such live call", 404)
-    return JSONResponse(message)
+    if services.live.owns(call):
+        message = transfer_live_call(services, call_id, body.agent_id)
+        if message is None:
+            return _error("no such live call", 404)
+        return JSONResponse(message)
+    # Another node holds the call: it carries out the transfer; everyone sees 'transferred'.
+    owner = await services.live.request(call_id, {"kind": "transfer", "agent_id": body.agent_id})
+    return JSONResponse(
+        {"type": "transfer_requested", "call_id": call_id, "to_agent_id": body.agent_id, "owner": owner},
+        status_code=202,
+    )
 
 
 async def openapi_json(request: Request) -> Response:

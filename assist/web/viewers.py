@@ -9,12 +9,12 @@ import logging
 
 from starlette.websockets import WebSocket
 
-from assist.calls.session import record_feedback
+from assist.calls.session import check_feedback
+from assist.live.hub import Outbox
 from assist.messages import error_message
 from assist.services import Services
 from assist.web.auth import agent_allowed, bearer, role_allowed
 from assist.web.connection import CLOSE_POLICY, CLOSE_TRY_AGAIN, Sender, forward
-from assist.web.hub import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +86,14 @@ async def _read(websocket: WebSocket, services: Services, sender: Sender, agent_
                 await sender.send(error_message(f"no live call {call_id} for you", call_id=str(call_id)))
                 continue
             try:
-                record_feedback(
-                    services, call.call_id, str(card_id), str(action), "sidebar" if agent_id else "supervisor"
-                )
+                check_feedback(str(action))
             except ValueError as error:
                 await sender.send(error_message(str(error), call_id=call.call_id))
+                continue
+            # Carried out by the node that owns the call (this one, or another in a fleet).
+            source = "sidebar" if agent_id else "supervisor"
+            await services.live.request(
+                call.call_id, {"kind": "feedback", "card_id": str(card_id), "action": str(action), "source": source}
+            )
         else:
             await sender.send(error_message(f"unknown message type {kind!r}"))

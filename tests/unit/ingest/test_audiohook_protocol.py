@@ -82,9 +82,11 @@ def new(*, org: str = ORG) -> tuple[AudioHookProtocol, Client]:
 
 
 def opened(media: list[dict] | None = None) -> tuple[AudioHookProtocol, Client]:
+    """A session the server took: 'open' gives OpenCall, the server answers 'opened'."""
     protocol, client = new()
     actions = client.open(media)
-    assert isinstance(actions[0], Reply) and actions[0].message["type"] == "opened"
+    assert isinstance(actions[0], OpenCall)
+    assert protocol.opened().message["type"] == "opened"
     return protocol, client
 
 
@@ -107,12 +109,12 @@ def assert_error_disconnect(actions: list) -> Failed:
 # -- open -----------------------------------------------------------------------------------------
 
 
-def test_open_answers_opened_then_opens_the_call():
+def test_open_offers_the_call_and_the_server_answers_opened_once_it_takes_it():
     protocol, client = new()
     actions = client.open()
-    assert len(actions) == 2
-    reply, call = actions
-    assert isinstance(reply, Reply)
+    assert len(actions) == 1  # no 'opened' until admission has said yes
+    (call,) = actions
+    reply = protocol.opened()
     assert reply.message == {
         "version": "2",
         "id": SESSION,
@@ -138,7 +140,7 @@ def test_open_keeps_custom_config_and_defaults_language():
     _, client = new()
     parameters = {"customConfig": {"queue": "billing"}}
     actions = client.open(**parameters, language=None)
-    call = actions[1]
+    call = actions[0]
     assert call.custom_config == {"queue": "billing"}
     assert call.language == "en-US"
 
@@ -162,14 +164,14 @@ def test_open_keeps_custom_config_and_defaults_language():
     ],
 )
 def test_media_preference(offered, chosen):
-    _, client = new()
-    reply, _ = client.open(offered)
-    assert reply.message["parameters"]["media"] == [chosen]
+    protocol, client = new()
+    client.open(offered)
+    assert protocol.opened().message["parameters"]["media"] == [chosen]
 
 
 def test_mono_internal_channel_is_the_agent():
     protocol, client = new()
-    _, call = client.open([PCMU_MONO_INTERNAL])
+    (call,) = client.open([PCMU_MONO_INTERNAL])
     assert call.speakers == ("agent",)
     assert call.format == AudioFormat("pcmu", 8000, 1)
     assert protocol.channel_of("agent") == 0
@@ -177,14 +179,14 @@ def test_mono_internal_channel_is_the_agent():
 
 def test_mono_external_channel_is_the_customer():
     _, client = new()
-    _, call = client.open([PCMU_MONO_EXTERNAL])
+    (call,) = client.open([PCMU_MONO_EXTERNAL])
     assert call.speakers == ("customer",)
 
 
 def test_reversed_stereo_channels_map_in_order():
     protocol, client = new()
     media = {"type": "audio", "format": "PCMU", "channels": ["internal", "external"], "rate": 8000}
-    _, call = client.open([media])
+    (call,) = client.open([media])
     assert call.speakers == ("agent", "customer")
     assert protocol.channel_of("customer") == 1
 
@@ -244,8 +246,8 @@ def test_connection_probe_opens_without_a_call_and_ignores_empty_audio():
     protocol, client = new()
     participant = {"id": NULL_UUID, "ani": "", "aniName": "", "dnis": ""}
     actions = client.open(conversationId=NULL_UUID, participant=participant)
-    reply, call = actions
-    assert reply.message["type"] == "opened"
+    (call,) = actions
+    assert protocol.opened().message["type"] == "opened"
     assert isinstance(call, OpenCall)
     assert call.probe is True
     assert call.ani is None
@@ -425,9 +427,16 @@ def test_second_failure_sends_no_second_disconnect():
     protocol, client = opened()
     first = assert_error_disconnect(client.send("dance"))
     assert first.reply.message["type"] == "disconnect"
-    second = only_failure(protocol.receive_bytes(b"\xff" * 2))
+    second = only_failure(protocol.receive_text("not json"))
     assert second.reply.message == {}
     assert protocol.seq == 2  # opened + one disconnect
+
+
+def test_audio_in_flight_after_our_disconnect_is_ignored_not_a_client_error():
+    protocol, client = opened()
+    assert_error_disconnect(client.send("dance"))
+    assert protocol.receive_bytes(b"\xff" * 320) == []
+    assert protocol.receive_bytes(b"\xff" * 3) == []  # whatever it is: the session is over
 
 
 # -- audio ----------------------------------------------------------------------------------------

@@ -1,5 +1,10 @@
 """Fan-out of live call events to sidebars and supervisors, with a bounded outbox per connection.
 
+The hub is one node's view of every live call: the calls it owns (it numbers their events,
+``seq``) and, in a fleet, replicas of other nodes' calls that the bus (assist.live.bus) feeds
+through ``apply``; a replica applies each event once, in ``seq`` order, whatever the transport
+delivered twice.
+
 A slow or stalled desktop must never slow a call: publishing only appends to outboxes. Each
 outbox holds at most ``maxsize`` messages; queued interims of the same speaker are coalesced
 (only the newest matters), the oldest interim is dropped when full, and if the outbox is full of
@@ -31,6 +36,7 @@ class LiveCall:
     platform_call_id: str
     caller_number: str | None
     language: str
+    node_id: str = ""  # the node whose ingest owns the call
     started_at: float = field(default_factory=time.time)
     caller: dict[str, Any] = field(default_factory=dict)  # profile summary, when known
     history: list[Message] = field(default_factory=list)  # every event but interims, in order
@@ -38,10 +44,28 @@ class LiveCall:
     alerts: list[Message] = field(default_factory=list)
     feedback: list[Message] = field(default_factory=list)
     ended: bool = False
+    seq: int = 0  # the last event applied (the owner numbers them; call_started is 0)
+
+    @classmethod
+    def from_summary(cls, message: Message) -> LiveCall:
+        """A replica of another node's call, from its ``call_started``."""
+        return cls(
+            call_id=str(message["call_id"]),
+            agent_id=str(message.get("agent_id") or "unassigned"),
+            platform=str(message.get("platform") or ""),
+            platform_call_id=str(message.get("platform_call_id") or ""),
+            caller_number=message.get("caller_number"),
+            language=str(message.get("language") or "en"),
+            node_id=str(message.get("node_id") or ""),
+            started_at=float(message.get("started_at") or time.time()),
+            caller=dict(message.get("caller") or {}),
+        )
 
     def summary(self) -> Message:
         return {
             "type": "call_started",
+            "seq": 0,
+            "node_id": self.node_id,
             "call_id": self.call_id,
             "agent_id": self.agent_id,
             "platform": self.platform,
@@ -167,38 +191,54 @@ class SidebarHub:
 
     # -- calls ------------------------------------------------------------------------------------
 
-    def start_call(self, call: LiveCall) -> None:
+    def start_call(self, call: LiveCall) -> Message:
+        """A call this node owns (or a replica's ``call_started``): announced to its agent and
+        the overview. Returns the announcement."""
         self.calls[call.call_id] = call
         summary = call.summary()
         self._send(self._by_agent.get(call.agent_id, set()), summary)
         self._send(self._overview, summary)
+        return summary
 
-    def end_call(self, call_id: str, reason: str) -> None:
+    def end_call(self, call_id: str, reason: str, *, by_node: str | None = None) -> Message | None:
+        """The owner ends its call (or, for a node that died, a survivor: ``by_node``)."""
         call = self.calls.get(call_id)
         if call is None:
-            return
-        call.ended = True
-        message = {"type": "call_ended", "call_id": call_id, "reason": reason, "ended_at": time.time()}
-        self.publish(call_id, message)
-        self._send(self._overview, message)
-        del self.calls[call_id]
-        self._by_call.pop(call_id, None)
+            return None
+        message: Message = {"type": "call_ended", "call_id": call_id, "reason": reason, "ended_at": time.time()}
+        if by_node is not None:
+            message["by_node"] = by_node
+        return self.publish(call_id, message)
 
-    def reassign(self, call_id: str, agent_id: str) -> None:
-        """A transfer: the call moves to another agent's sidebar, with everything so far."""
-        call = self.calls.get(call_id)
-        if call is None or call.agent_id == agent_id:
-            return
-        call.agent_id = agent_id
-        for outbox in self._by_agent.get(agent_id, set()):
-            outbox.preload(call.snapshot())
-
-    def publish(self, call_id: str, message: Message) -> None:
+    def publish(self, call_id: str, message: Message) -> Message | None:
+        """An event of a call this node owns: numbered, applied, fanned out. Returns it as
+        sent (None for an unknown call)."""
         call = self.calls.get(call_id)
         if call is None:
-            return
+            return None
         # Wall-clock time of publication: with the client's receive time it gives the push latency.
         message.setdefault("published_at", round(time.time(), 4))
+        message["seq"] = call.seq + 1
+        self._apply_to(call, message)
+        return message
+
+    def apply(self, message: Message) -> bool:
+        """An event of another node's call, as the bus delivered it: applied once, in order.
+        False when it was already applied (or belongs to a call this node no longer knows)."""
+        call_id = str(message.get("call_id"))
+        call = self.calls.get(call_id)
+        if message.get("type") == "call_started":
+            if call is not None:
+                return False
+            self.start_call(LiveCall.from_summary(message))
+            return True
+        if call is None or int(message.get("seq") or 0) <= call.seq:
+            return False
+        self._apply_to(call, message)
+        return True
+
+    def _apply_to(self, call: LiveCall, message: Message) -> None:
+        call.seq = int(message["seq"])
         kind = message.get("type")
         speaker = str(message.get("speaker", ""))
         if kind == INTERIM:
@@ -211,7 +251,24 @@ class SidebarHub:
             if kind == "signal":
                 call.alerts.append(message)
                 self._send(self._overview, message)
-        self._send(self._by_agent.get(call.agent_id, set()) | self._by_call.get(call_id, set()), message)
+            if kind == "feedback":
+                call.feedback.append(message)
+        self._send(self._by_agent.get(call.agent_id, set()) | self._by_call.get(call.call_id, set()), message)
+        if kind == "transferred" and message.get("to_agent_id"):
+            self._reassign(call, str(message["to_agent_id"]))
+        elif kind == "call_ended":
+            call.ended = True
+            self._send(self._overview, message)
+            del self.calls[call.call_id]
+            self._by_call.pop(call.call_id, None)
+
+    def _reassign(self, call: LiveCall, agent_id: str) -> None:
+        """A transfer: the call moves to another agent's sidebar, with everything so far."""
+        if call.agent_id == agent_id:
+            return
+        call.agent_id = agent_id
+        for outbox in self._by_agent.get(agent_id, set()):
+            outbox.preload(call.snapshot())
 
     def _send(self, outboxes: set[Outbox], message: Message) -> None:
         for outbox in outboxes:

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from assist.config import Settings
+from assist.live.hub import LiveCall, Outbox, SidebarHub
 from assist.web.auth import agent_allowed, bearer, ingest_allowed, role_allowed
-from assist.web.hub import LiveCall, Outbox, SidebarHub
 
 WAIT_S = 5.0  # generous bound for a hand-off between tasks; never a timing assertion
 
@@ -285,6 +285,7 @@ async def test_publish_keeps_history_and_current_interims():
     assert [m["type"] for m in call.history] == ["final", "signal"]
     [alert] = call.alerts
     assert alert.pop("published_at") > 0  # stamped for push latency
+    assert alert.pop("seq") == 4  # numbered in order: two interims, a final, the signal
     assert alert == signal("c1", "angry")
 
 
