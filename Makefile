@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
 
-.PHONY: all venv models system-deps run test test-fast lint types bench bench-stt bench-robust corpus eval-kb clean
+.PHONY: all venv models system-deps run test test-fast lint types bench bench-stt bench-robust corpus eval-kb cluster cluster-down clean
 
 all: models
 
@@ -33,6 +33,15 @@ run: models
 
 system-deps:
 	bash scripts/system-deps.sh
+
+# A fleet on this machine: Redis, PostgreSQL, NODES assist nodes and HAProxy on loopback
+# (docs/fleet.md). Prints the entry URL, each node's URL and the tokens.
+NODES ?= 3
+cluster: models system-deps
+	$(PY) scripts/cluster.py up --nodes $(NODES)
+
+cluster-down:
+	$(PY) scripts/cluster.py down
 
 test: models system-deps
 	$(PY) -m pytest -q

@@ -24,6 +24,7 @@ import numpy.typing as npt
 from assist.audio.resample import TARGET_RATE_HZ
 from assist.calllog.call import CallLog
 from assist.calllog.redact import redact_words
+from assist.calllog.store import StoreError
 from assist.errors import AssistError
 from assist.events import FinalTranscript, Speaker, TranscriptEvent
 from assist.live.hub import LiveCall, Outbox
@@ -298,6 +299,9 @@ class CallSession:
 
         try:
             found = await find_earlier_leg(self.services, self)
+        except (StoreError, TimeoutError) as error:  # the call log is opening or away: no history
+            self.log.info("no earlier legs looked up: %s", error)
+            return
         except Exception:  # best effort: a call is never held up by looking for its history
             self.log.exception("looking up earlier legs failed")
             return

@@ -19,7 +19,6 @@ from assist.ingest.audiohook import (
     Failed,
     OpenCall,
     Paused,
-    Reply,
     Resumed,
     format_duration,
     parse_duration,
