@@ -50,8 +50,8 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not model and not browser"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check assist tests models server.py
-	$(VENV)/bin/ruff format --check assist tests models server.py
+	$(VENV)/bin/ruff check assist tests models scripts server.py
+	$(VENV)/bin/ruff format --check assist tests models scripts server.py
 
 types: $(STAMP)
 	$(VENV)/bin/mypy

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import json
 import os
 import signal
@@ -262,10 +263,8 @@ def down_from_state(state_dir: Path = STATE_DIR) -> None:
         return
     state = json.loads(path.read_text())
     for pid in [n["pid"] for n in state["nodes"] if n["pid"]] + state["pids"]:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     postgres = TempPostgres(bindir=Path(state["postgres"]["bindir"]))
     postgres.base = Path(state["postgres"]["base"])
     postgres._running = True
