@@ -17,7 +17,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from PyPI packages, 
 
 import uvicorn
 
-from assist.calls.session import drain_sessions
 from assist.config import Settings, load_settings
 from assist.errors import AssistError
 from assist.services import Services
@@ -44,7 +43,7 @@ class AssistServer(uvicorn.Server):
         loop = asyncio.get_event_loop()
 
         async def drain() -> None:
-            await drain_sessions(self.services, self.services.settings.shutdown_grace_s)
+            await self.services.desk.drain(self.services.settings.shutdown_grace_s)
             super(AssistServer, self).handle_exit(sig, frame)
 
         loop.call_soon_threadsafe(lambda: loop.create_task(drain()))

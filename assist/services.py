@@ -1,14 +1,19 @@
-"""The process-wide services a server is built from; server.py composes them once."""
+"""The process-wide services a server is built from; server.py composes them once.
+
+This is the composition root: the web layer reads what it serves from here, and each call is
+wired by the ``CallDesk`` with explicit collaborators (a call never sees this object).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assist.calllog.recorder import CallRecorder
 from assist.calllog.redact import Redactor
 from assist.calllog.store import CallStore, open_store
 from assist.calls.admission import Admission, Load
+from assist.calls.desk import CallDesk
 from assist.config import Settings
 from assist.guidance.engine import GuidanceService
 from assist.live.bus import LiveBus, LocalBus
@@ -19,7 +24,6 @@ from assist.stt.transcriber import SttService, SttSettings
 
 if TYPE_CHECKING:
     from assist.calls.session import CallSession
-    from assist.qa.scorecard import Scorecard
 
 
 @dataclass
@@ -27,14 +31,10 @@ class Services:
     settings: Settings
     stt: SttService
     live: LiveBus  # this node's hub, and in a fleet the other nodes' calls
-    admission: Admission
     metrics: Metrics
     recorder: CallRecorder
+    desk: CallDesk  # this node's calls
     guidance: GuidanceService | None = None
-    redactor: Redactor | None = None
-    sessions: dict[str, CallSession] = field(default_factory=dict)
-    accepting: bool = True  # False while shutting down
-    scorecard: Scorecard | None = None
 
     @classmethod
     def create(
@@ -57,7 +57,7 @@ class Services:
             lambda: services.stt.scheduler,
             lambda: services.live.hub,
             lambda: services.load(),
-            lambda: services.admission,
+            lambda: services.desk.admission,
         )
         if guidance is None and settings.kb_dir is not None:
             guidance = GuidanceService(settings.kb_dir, settings.data_dir / "kb-cache")
@@ -84,27 +84,37 @@ class Services:
             calibration.capacity_calls_finals if calibration is not None else None,
             max_final_wait_s=settings.max_final_wait_s,
         )
-        services = cls(
-            settings=settings,
+        recorder = CallRecorder(
+            open_call_log, registry=metrics.registry, final_timeout_s=settings.calllog_final_timeout_s
+        )
+        desk = CallDesk(
             stt=stt,
             live=live,
-            admission=admission,
+            recorder=recorder,
             metrics=metrics,
-            recorder=CallRecorder(
-                open_call_log, registry=metrics.registry, final_timeout_s=settings.calllog_final_timeout_s
-            ),
+            admission=admission,
+            node_id=settings.node_id,
             guidance=guidance,
             redactor=Redactor(settings.redact_kinds) if settings.redact else None,
+            scorecard=scorecard,
+            redact_live=settings.redact_live,
+            transfer_window_s=settings.transfer_window_s,
         )
-        services.scorecard = scorecard
+        services = cls(
+            settings=settings, stt=stt, live=live, metrics=metrics, recorder=recorder, desk=desk, guidance=guidance
+        )
         return services
 
     @property
     def hub(self) -> SidebarHub:
         return self.live.hub
 
+    @property
+    def sessions(self) -> dict[str, CallSession]:
+        return self.desk.sessions
+
     def load(self) -> Load:
-        return Load(len(self.sessions), self.stt.scheduler.final_wait_s(), self.accepting)
+        return self.desk.load()
 
     def close(self) -> None:
         self.recorder.close()

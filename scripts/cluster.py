@@ -39,6 +39,7 @@ from tests.pgserver import TempPostgres  # noqa: E402  (a throwaway PostgreSQL c
 STATE_DIR = REPO_ROOT / "var" / "cluster"
 SECRET_KEY = "cluster-secret-key-change-me"
 AUDIOHOOK_KEY = "cluster-audiohook-key"
+AUDIOHOOK_SECRET = "Y2x1c3Rlci1hdWRpb2hvb2stY2xpZW50LXNlY3JldA=="  # base64, as Genesys shows it: requests are signed
 HAPROXY_CONF = """\
 global
     maxconn 4096
@@ -165,6 +166,7 @@ class Cluster:
             "ASSIST_DATABASE_URL": self.postgres.url,
             "ASSIST_SECRET_KEY": SECRET_KEY,  # one secret: a token works on every node
             "ASSIST_AUDIOHOOK_API_KEY": AUDIOHOOK_KEY,
+            "ASSIST_AUDIOHOOK_CLIENT_SECRET": AUDIOHOOK_SECRET,
             **self.node_env,
         }
 
@@ -252,7 +254,8 @@ class Cluster:
         print(f"postgres: {self.postgres.url}")
         print(f"supervisor: {self.entry}/supervisor?token={settings.role_token('supervisor')}")
         print(f"sidebar (demo-agent): {self.entry}/sidebar?agent=demo-agent&token={settings.agent_token('demo-agent')}")
-        print(f"audiohook: {self.entry.replace('http', 'ws', 1)}/audiohook  (X-API-KEY {AUDIOHOOK_KEY})")
+        audiohook = f"{self.entry.replace('http', 'ws', 1)}/audiohook"
+        print(f"audiohook: {audiohook}  (X-API-KEY {AUDIOHOOK_KEY}, client secret {AUDIOHOOK_SECRET})")
         print("logs: var/cluster/*.log   stop: make cluster-down")
 
 

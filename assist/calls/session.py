@@ -16,20 +16,27 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from assist.audio.resample import TARGET_RATE_HZ
 from assist.calllog.call import CallLog
-from assist.calllog.redact import redact_words
+from assist.calllog.recorder import CallRecorder
+from assist.calllog.redact import Redactor, redact_words
 from assist.calllog.store import StoreError
 from assist.errors import AssistError
 from assist.events import FinalTranscript, Speaker, TranscriptEvent
+from assist.guidance.engine import GuidanceService
+from assist.live.bus import LiveBus
 from assist.live.hub import LiveCall, Outbox
 from assist.messages import Message, transcript_message
-from assist.services import Services
+from assist.metrics import Metrics
+from assist.stt.transcriber import SttService
+
+if TYPE_CHECKING:
+    from assist.qa.scorecard import Scorecard
 
 log = logging.getLogger(__name__)
 GUIDANCE_DRAIN_S = 5.0
@@ -48,9 +55,36 @@ class CallMetadata:
     language: str = "en"
 
 
+EarlierLegs = Callable[["CallSession"], Awaitable[Message | None]]
+
+
 class CallSession:
-    def __init__(self, services: Services, meta: CallMetadata) -> None:
-        self.services = services
+    """One call, wired to the stages it runs through; every collaborator is passed in (the
+    node's CallDesk does it for real calls, tests with fakes)."""
+
+    def __init__(
+        self,
+        meta: CallMetadata,
+        *,
+        stt: SttService,
+        live: LiveBus,
+        recorder: CallRecorder,
+        metrics: Metrics,
+        guidance: GuidanceService | None = None,
+        redactor: Redactor | None = None,
+        scorecard: Scorecard | None = None,
+        redact_live: bool = True,
+        node_id: str = "",
+        earlier_legs: EarlierLegs | None = None,
+        on_ended: Callable[[CallSession], None] | None = None,
+    ) -> None:
+        self._live_bus = live
+        self._metrics = metrics
+        self._scorecard = scorecard
+        self._redact_live = redact_live
+        self._node_id = node_id
+        self._earlier_legs = earlier_legs
+        self._on_ended = on_ended
         self.meta = meta
         self.call_id = uuid.uuid4().hex
         self.log = logging.LoggerAdapter(log, {"call_id": self.call_id})
@@ -63,11 +97,11 @@ class CallSession:
             caller_number=meta.caller_number,
             language=meta.language,
         )
-        self._transcriber = services.stt.new_call(self.call_id, language=meta.language, clock=self.elapsed_s)
+        self._transcriber = stt.new_call(self.call_id, language=meta.language, clock=self.elapsed_s)
         # Who is calling is known before anyone speaks: the profile goes out with call_started.
         self.guidance = (
-            services.guidance.new_call(language=self._transcriber.language, caller_number=meta.caller_number)
-            if services.guidance is not None
+            guidance.new_call(language=self._transcriber.language, caller_number=meta.caller_number)
+            if guidance is not None
             else None
         )
         if self.guidance is not None and self.guidance.profile is not None:
@@ -83,8 +117,8 @@ class CallSession:
         self._guider: asyncio.Task[None] | None = None
         self._handover: asyncio.Task[None] | None = None
         self._guidance_queue: asyncio.Queue[tuple[Message, float]] = asyncio.Queue()  # (message, queued at)
-        self.redaction = services.redactor.new_call() if services.redactor is not None else None
-        self.calllog = CallLog(services.recorder, self.call_id)
+        self.redaction = redactor.new_call() if redactor is not None else None
+        self.calllog = CallLog(recorder, self.call_id)
         self.logged: list[Message] = []  # every stored event but interims: what QA reviews
         self.paused = False
         self._discarded_s: dict[str, float] = {}  # audio dropped while paused, per speaker
@@ -98,46 +132,39 @@ class CallSession:
         """Seconds since the call started: the time axis of emitted_s."""
         return time.perf_counter() - self._started
 
-    @classmethod
-    async def open(cls, services: Services, meta: CallMetadata) -> CallSession:
-        refusal = services.admission.refusal(services.load())
-        if refusal is not None:
-            services.metrics.calls_refused.labels(meta.platform).inc()
-            log.info("refused a %s call (%s): %s", meta.platform, meta.platform_call_id, refusal)
-            raise CapacityError(refusal)
-        session = cls(services, meta)
-        services.sessions[session.call_id] = session
-        session.calllog.start(
+    def start(self) -> None:
+        """Open the call: in the call log, on the live bus, and its tasks (the desk admitted it)."""
+        meta = self.meta
+        self.calllog.start(
             {
-                "id": session.call_id,
-                "node_id": services.settings.node_id,
+                "id": self.call_id,
+                "node_id": self._node_id,
                 "platform": meta.platform,
                 "platform_call_id": meta.platform_call_id,
                 "caller_number": meta.caller_number,
-                "agent_id": session.live.agent_id,
+                "agent_id": self.live.agent_id,
                 "language": meta.language,
-                "caller": session.live.caller,
-                "started_at": session.live.started_at,
+                "caller": self.live.caller,
+                "started_at": self.live.started_at,
             }
         )
-        started = {**session.live.summary(), "emitted_s": 0.0}
-        session.calllog.event(started)  # who called whom: QA and the summary read it
-        session.logged.append(started)
-        services.live.start_call(session.live)
-        services.metrics.active_calls.labels(meta.platform).inc()
-        services.metrics.calls_total.labels(meta.platform).inc()
-        session._pump = asyncio.create_task(session._run(), name=f"call-{session.call_id}")
-        session._feeder = asyncio.create_task(session._feed(), name=f"audio-{session.call_id}")
-        session._ticker = asyncio.create_task(session._tick(), name=f"tick-{session.call_id}")
-        session._handover = asyncio.create_task(session._find_earlier_legs(), name=f"handover-{session.call_id}")
-        if session.guidance is not None:
-            session._guider = asyncio.create_task(session._guide(), name=f"guide-{session.call_id}")
-        session.log.info("call started: %s %s agent=%s", meta.platform, meta.platform_call_id, meta.agent_id)
-        return session
+        started = {**self.live.summary(), "emitted_s": 0.0}
+        self.calllog.event(started)  # who called whom: QA and the summary read it
+        self.logged.append(started)
+        self._live_bus.start_call(self.live)
+        self._metrics.active_calls.labels(meta.platform).inc()
+        self._metrics.calls_total.labels(meta.platform).inc()
+        self._pump = asyncio.create_task(self._run(), name=f"call-{self.call_id}")
+        self._feeder = asyncio.create_task(self._feed(), name=f"audio-{self.call_id}")
+        self._ticker = asyncio.create_task(self._tick(), name=f"tick-{self.call_id}")
+        self._handover = asyncio.create_task(self._find_earlier_legs(), name=f"handover-{self.call_id}")
+        if self.guidance is not None:
+            self._guider = asyncio.create_task(self._guide(), name=f"guide-{self.call_id}")
+        self.log.info("call started: %s %s agent=%s", meta.platform, meta.platform_call_id, meta.agent_id)
 
     def subscribe(self) -> Outbox | None:
         """An outbox of this call's events, for the ingest connection to send back."""
-        return self.services.hub.subscribe_call(self.call_id)
+        return self._live_bus.hub.subscribe_call(self.call_id)
 
     def feed(self, speaker: Speaker, samples: npt.NDArray[np.float32]) -> None:
         """Queue 16 kHz audio of one speaker; never waits."""
@@ -170,7 +197,7 @@ class CallSession:
                     self._resume(float(value))
             except Exception:  # one bad chunk must not stop the call's audio
                 self.log.exception("audio %s failed", kind)
-                self.services.metrics.errors.labels("pipeline").inc()
+                self._metrics.errors.labels("pipeline").inc()
             finally:
                 self._audio.task_done()
 
@@ -203,10 +230,30 @@ class CallSession:
 
     def publish(self, message: Message) -> None:
         """To the sidebar and the call log (finals go through ``_handle``, which stores them first)."""
-        self.services.live.publish(self.call_id, message)
+        self._live_bus.publish(self.call_id, message)
         self.calllog.event(message)
         if message.get("type") != "interim":
             self.logged.append(message)
+
+    def feedback(self, card_id: str, action: str, source: str) -> Message:
+        """Agent feedback on a card: kept with the live call and the call log, echoed to
+        viewers, told to guidance (so a dismissed card is not offered again)."""
+        check_feedback(action)
+        entry: Message = {
+            "type": "feedback",
+            "call_id": self.call_id,
+            "card_id": card_id,
+            "action": action,
+            "source": source,
+            "at": time.time(),
+            "emitted_s": round(self.elapsed_s(), 3),
+        }
+        self._live_bus.publish(self.call_id, entry)
+        self.calllog.feedback(entry)
+        self.logged.append(entry)
+        if self.guidance is not None:
+            self.guidance.on_feedback(card_id, action, self.elapsed_s())
+        return entry
 
     async def end(self, reason: str) -> None:
         """Finish the call: every final still being decoded is delivered and stored first."""
@@ -225,9 +272,10 @@ class CallSession:
             for task in (self._feeder, self._pump, self._ticker, self._guider, self._handover):
                 if task is not None:
                     task.cancel()
-            self.services.live.end_call(self.call_id, reason)
-            self.services.sessions.pop(self.call_id, None)
-            self.services.metrics.active_calls.labels(self.meta.platform).dec()
+            self._live_bus.end_call(self.call_id, reason)
+            if self._on_ended is not None:
+                self._on_ended(self)
+            self._metrics.active_calls.labels(self.meta.platform).dec()
             self.log.info("call ended: %s", reason)
         await self._close_log(reason)
 
@@ -237,7 +285,7 @@ class CallSession:
             {"type": "call_ended", "call_id": self.call_id, "reason": reason, "emitted_s": self.elapsed_s()}
         )
         qa = summary = None
-        scorecard = self.services.scorecard
+        scorecard = self._scorecard
         if scorecard is not None:
             from assist.qa.review import review
 
@@ -261,7 +309,7 @@ class CallSession:
                     self._guidance_queue.put_nowait((message, time.perf_counter()))
             except Exception:  # a bug in one stage must not silence the rest of the call
                 self.log.exception("handling %s failed", event.type)
-                self.services.metrics.errors.labels("pipeline").inc()
+                self._metrics.errors.labels("pipeline").inc()
             finally:
                 self._handling = False
 
@@ -274,13 +322,13 @@ class CallSession:
                 if message.get("type") == "interim" and not self._guidance_queue.empty():
                     continue  # newer words are queued: an interim that fell behind is moot
                 started = time.perf_counter()
-                self.services.metrics.stage_latency.labels("guidance_wait").observe(started - queued_at)
+                self._metrics.stage_latency.labels("guidance_wait").observe(started - queued_at)
                 for extra in await loop.run_in_executor(None, self.guidance.on_transcript, message):
                     self.publish({**extra, "call_id": self.call_id, "emitted_s": round(self.elapsed_s(), 3)})
-                self.services.metrics.stage_latency.labels("guidance").observe(time.perf_counter() - started)
+                self._metrics.stage_latency.labels("guidance").observe(time.perf_counter() - started)
             except Exception:
                 self.log.exception("guidance on %s failed", message.get("type"))
-                self.services.metrics.errors.labels("pipeline").inc()
+                self._metrics.errors.labels("pipeline").inc()
             finally:
                 self._guidance_queue.task_done()
 
@@ -295,10 +343,10 @@ class CallSession:
     async def _find_earlier_legs(self) -> None:
         """A transfer: the same conversation (or caller) seen moments ago, on another leg. The
         new agent gets a handover note, so the customer does not repeat themselves."""
-        from assist.qa.handover import find_earlier_leg
-
+        if self._earlier_legs is None:
+            return
         try:
-            found = await find_earlier_leg(self.services, self)
+            found = await self._earlier_legs(self)
         except (StoreError, TimeoutError) as error:  # the call log is opening or away: no history
             self.log.info("no earlier legs looked up: %s", error)
             return
@@ -312,9 +360,9 @@ class CallSession:
         """Redact, store (finals, before anyone sees them), publish. Returns what guidance reads."""
         message = transcript_message(self.call_id, event)
         stored = self._redacted(message)
-        live = stored if self.services.settings.redact_live else message
+        live = stored if self._redact_live else message
         if isinstance(event, FinalTranscript):
-            metrics = self.services.metrics.stage_latency
+            metrics = self._metrics.stage_latency
             metrics.labels("endpoint").observe(max(0.0, event.timings.trigger_s - event.end_s))
             metrics.labels("queue").observe(event.timings.queued_ms / 1000)
             metrics.labels("decode").observe(event.timings.decode_ms / 1000)
@@ -326,9 +374,9 @@ class CallSession:
             else:
                 self.logged.append(stored)
                 metrics.labels("final_total").observe(max(0.0, event.emitted_s - event.end_s))
-            self.services.live.publish(self.call_id, live)
+            self._live_bus.publish(self.call_id, live)
         else:
-            self.services.live.publish(self.call_id, live)
+            self._live_bus.publish(self.call_id, live)
             self.calllog.event(stored)
         return stored
 
@@ -371,42 +419,3 @@ FEEDBACK_ACTIONS = ("used", "dismissed", "helpful", "not_helpful", "offered", "a
 def check_feedback(action: str) -> None:
     if action not in FEEDBACK_ACTIONS:
         raise ValueError(f"unknown feedback action {action!r}; one of {', '.join(FEEDBACK_ACTIONS)}")
-
-
-def record_feedback(services: Services, call_id: str, card_id: str, action: str, source: str) -> Message | None:
-    """Agent feedback on a card of a call this node owns: kept with the live call and the call
-    log, echoed to viewers, told to guidance. Another node's call: ``LiveBus.request``."""
-    check_feedback(action)
-    session = services.sessions.get(call_id)
-    if session is None:
-        return None
-    entry: Message = {
-        "type": "feedback",
-        "call_id": call_id,
-        "card_id": card_id,
-        "action": action,
-        "source": source,
-        "at": time.time(),
-        "emitted_s": round(session.elapsed_s(), 3),
-    }
-    services.live.publish(call_id, entry)
-    session.calllog.feedback(entry)
-    session.logged.append(entry)
-    if session.guidance is not None:
-        session.guidance.on_feedback(card_id, action, session.elapsed_s())
-    return entry
-
-
-async def drain_sessions(services: Services, grace_s: float) -> None:
-    """Server shutdown: take no new calls, wind down each live call, deliver its finals."""
-    services.accepting = False
-    sessions = list(services.sessions.values())
-
-    async def wind_down(session: CallSession) -> None:
-        if session.on_shutdown is not None:
-            await session.on_shutdown()
-        await session.end("server_shutdown")
-
-    if sessions:
-        log.info("shutting down: finishing %d call(s)", len(sessions))
-        await asyncio.wait([asyncio.create_task(wind_down(s)) for s in sessions], timeout=grace_s)

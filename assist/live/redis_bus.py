@@ -44,6 +44,7 @@ HISTORY_TTL_S = 3600  # an ended call's history stays this long (late viewers, d
 CLAIM_TTL_S = 3600
 READ_BLOCK_MS = 1000
 BATCH_MAX = 500
+CLOSE_FLUSH_S = 2.0
 
 
 def node_key(instance: str) -> str:
@@ -84,6 +85,7 @@ class RedisBus(LiveBus):
         # still live are dropped (a resync carries their whole state) and the rest are kept.
         self._outgoing: deque[tuple[str, str, Message]] = deque()
         self._wake = asyncio.Event()
+        self._writing = False
         self._up = asyncio.Event()
         self._up_since = 0.0
         self._recovering: asyncio.Task[None] | None = None
@@ -129,6 +131,10 @@ class RedisBus(LiveBus):
         ]
 
     async def close(self) -> None:
+        # What this node already said (a call's end, above all) still reaches the others.
+        deadline = time.monotonic() + CLOSE_FLUSH_S
+        while (self._outgoing or self._writing) and self._up.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         for task in [*self._tasks, *([self._recovering] if self._recovering else [])]:
             task.cancel()
         for task in self._tasks:
@@ -190,12 +196,15 @@ class RedisBus(LiveBus):
             self._wake.clear()
             while self._outgoing and self._up.is_set():
                 batch = [self._outgoing.popleft() for _ in range(min(BATCH_MAX, len(self._outgoing)))]
+                self._writing = True
                 try:
                     await self._write(batch)
                 except RedisError as error:
                     self._outgoing.extendleft(reversed(batch))
                     self._drop_covered()
                     self._connection_lost(error)
+                finally:
+                    self._writing = False
 
     async def _write(self, batch: list[tuple[str, str, Message]]) -> None:
         pipe = self._redis.pipeline(transaction=False)

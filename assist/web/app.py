@@ -54,7 +54,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     services: Services = request.app.state.services
     load = services.load()
-    admission = services.admission
+    admission = services.desk.admission
     refusal = admission.refusal(load)
     # 503 while the node would refuse a new call: a load balancer's health check then sends new
     # calls elsewhere, and the calls already here carry on (their connections are not touched).
@@ -169,7 +169,7 @@ async def apply_retention(services: Services) -> None:
 def build_app(services: Services) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        attach(services)
+        attach(services.live, services.desk)
         await services.live.start()
         tasks = [
             asyncio.create_task(watch_knowledge_base(services)),

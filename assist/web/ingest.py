@@ -20,6 +20,7 @@ import abc
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from assist.calls.session import CallMetadata, CallSession, CapacityError, record_feedback
+from assist.calls.session import CallMetadata, CallSession, CapacityError
 from assist.errors import AudioFormatError, ProtocolError
 from assist.events import Speaker
 from assist.live.hub import Outbox
@@ -197,10 +198,11 @@ async def _do(step: Step, state: IngestState, sender: Sender, services: Services
     elif isinstance(step, Feedback):
         if session is not None:
             try:
-                record_feedback(services, session.call_id, step.card_id, step.action, "softphone")
+                session.feedback(step.card_id, step.action, "softphone")
             except ValueError as error:
                 raise ProtocolError(str(error)) from error
     elif isinstance(step, Close):
+        asked = time.perf_counter()
         if state.end_reason == "disconnected":
             state.end_reason = step.reason
         state.done = True
@@ -208,6 +210,7 @@ async def _do(step: Step, state: IngestState, sender: Sender, services: Services
         await _flush(state, adapter)
         await adapter.acknowledge_close(sender)
         state.acknowledged = True
+        services.metrics.stage_latency.labels("close_ack").observe(time.perf_counter() - asked)
     elif isinstance(step, Fail):
         log.warning("%s: %s", adapter.platform, step.reason)
         services.metrics.errors.labels("protocol").inc()
@@ -221,7 +224,7 @@ async def _do(step: Step, state: IngestState, sender: Sender, services: Services
 
 async def _open(step: Open, state: IngestState, sender: Sender, services: Services, adapter: IngestAdapter) -> None:
     try:
-        session = await CallSession.open(services, step.meta)
+        session = await services.desk.open(step.meta)
     except CapacityError as error:
         state.end_reason = "refused"
         state.done = await adapter.refuse(sender, str(error))

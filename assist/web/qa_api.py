@@ -231,8 +231,6 @@ async def call_note(request: Request) -> Response:
 
 async def transfer(request: Request) -> Response:
     """Move a live call to another agent (the supervisor, or the agent who has the call)."""
-    from assist.qa.handover import transfer_live_call
-
     services: Services = request.app.state.services
     call_id = request.path_params["call_id"]
     token = bearer(request.headers, request.query_params)
@@ -249,7 +247,7 @@ async def transfer(request: Request) -> Response:
     if call is None:
         return _error("no such live call", 404)
     if services.live.owns(call):
-        message = transfer_live_call(services, call_id, body.agent_id)
+        message = services.desk.transfer(call_id, body.agent_id)
         if message is None:
             return _error("no such live call", 404)
         return JSONResponse(message)

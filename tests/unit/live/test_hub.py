@@ -507,3 +507,78 @@ def test_ingest_needs_the_configured_token(clean_env: None):
 )
 def test_bearer_reads_header_then_query(headers, query, token):
     assert bearer(headers, query) == token
+
+
+# -- replicas: another node's call, as the bus delivers it ---------------------------------------
+
+
+def replica_feed(owner: SidebarHub, call_id: str = "r1", agent: str = "a1") -> list[dict]:
+    """What an owner sends out for one call: call_started, then numbered events."""
+    sent = [owner.start_call(LiveCall(call_id, agent, "native", "p", None, "en", node_id="node-a"))]
+    for message in (
+        interim(call_id, "customer", "I lost"),
+        final(call_id, "customer", "I lost my card."),
+        signal(call_id, "churn"),
+    ):
+        stamped = owner.publish(call_id, dict(message))
+        assert stamped is not None
+        sent.append(dict(stamped))
+    return sent
+
+
+async def test_a_replica_applies_each_event_once_in_order():
+    owner, replica = SidebarHub(), SidebarHub()
+    sent = replica_feed(owner)
+    assert [m["seq"] for m in sent] == [0, 1, 2, 3]
+    viewer = replica.subscribe_agent("a1")
+    for message in sent:
+        assert replica.apply(dict(message))
+    for message in sent:  # delivered twice (a resync after an outage): nothing new
+        assert not replica.apply(dict(message))
+    assert texts(await drain(viewer)) == ["call_started", "I lost my card.", "signal"]  # the interim was superseded
+    call = replica.calls["r1"]
+    assert call.node_id == "node-a" and call.seq == 3
+    assert texts(call.history) == ["I lost my card.", "signal"]
+
+
+async def test_a_replica_ignores_an_event_older_than_what_it_has():
+    owner, replica = SidebarHub(), SidebarHub()
+    sent = replica_feed(owner)
+    replica.apply(dict(sent[0]))
+    replica.apply(dict(sent[3]))  # a resync can deliver the newest first
+    assert not replica.apply(dict(sent[2]))
+    assert replica.calls["r1"].seq == 3
+
+
+async def test_events_of_an_unknown_call_are_dropped_until_its_start_arrives():
+    replica = SidebarHub()
+    assert not replica.apply({"type": "final", "call_id": "zz", "seq": 4, "speaker": "agent", "text": "x"})
+    assert "zz" not in replica.calls
+
+
+async def test_transferred_moves_the_call_to_the_new_agent_on_every_node():
+    owner, replica = SidebarHub(), SidebarHub()
+    sent = replica_feed(owner)
+    for message in sent:
+        replica.apply(dict(message))
+    old, new = replica.subscribe_agent("a1"), replica.subscribe_agent("a2")
+    await drain(old)
+    moved = owner.publish("r1", {"type": "transferred", "call_id": "r1", "from_agent_id": "a1", "to_agent_id": "a2"})
+    assert moved is not None and replica.apply(dict(moved))
+    assert texts(await drain(old)) == ["transferred"]  # the previous agent sees where it went
+    assert texts(await drain(new))[:2] == ["call_started", "I lost my card."]  # the new one gets it all
+    assert replica.calls["r1"].agent_id == "a2" == owner.calls["r1"].agent_id
+
+
+async def test_call_ended_by_a_survivor_for_a_dead_owner_reaches_viewers():
+    owner, replica = SidebarHub(), SidebarHub()
+    for message in replica_feed(owner):
+        replica.apply(dict(message))
+    viewer, overview = replica.subscribe_agent("a1"), replica.subscribe_overview()
+    await drain(viewer)
+    await drain(overview)
+    ended = replica.end_call("r1", "interrupted", by_node="node-b")
+    assert ended is not None and ended["reason"] == "interrupted" and ended["by_node"] == "node-b"
+    assert texts(await drain(viewer)) == ["call_ended"]
+    assert texts(await drain(overview)) == ["call_ended"]
+    assert "r1" not in replica.calls

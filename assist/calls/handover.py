@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from assist.qa.summary import transfer_note
 
 if TYPE_CHECKING:
+    from assist.calllog.recorder import CallRecorder
     from assist.calls.session import CallSession
-    from assist.services import Services
 
 Message = dict[str, Any]
 LOOKUP_TIMEOUT_S = 2.0
@@ -30,22 +30,23 @@ def handover_message(kind: str, earlier: Message, events: list[Message]) -> Mess
     }
 
 
-def link(services: Services, call_id: str, earlier_call_id: str) -> None:
-    services.recorder.submit("link", lambda store: store.link_transfer(call_id, earlier_call_id))
+def link(recorder: CallRecorder, call_id: str, earlier_call_id: str) -> None:
+    recorder.submit("link", lambda store: store.link_transfer(call_id, earlier_call_id))
 
 
-async def find_earlier_leg(services: Services, session: CallSession) -> Message | None:
-    meta, window_s = session.meta, services.settings.transfer_window_s
+async def find_earlier_leg(
+    session: CallSession, live_sessions: list[CallSession], recorder: CallRecorder, window_s: float
+) -> Message | None:
+    meta = session.meta
     if window_s <= 0:
         return None
     # A leg still live on this server (a consult transfer: both agents on the call).
-    for other in list(services.sessions.values()):
+    for other in live_sessions:
         if other is session or other.meta.platform_call_id != meta.platform_call_id:
             continue
         earlier = {"id": other.call_id, "agent_id": other.live.agent_id, "started_at": other.live.started_at}
-        link(services, session.call_id, other.call_id)
+        link(recorder, session.call_id, other.call_id)
         return handover_message("transfer", earlier, list(other.logged))
-    recorder = services.recorder
     since = time.time() - window_s
 
     def lookup(store: Any) -> tuple[Message, list[Message]] | None:
@@ -62,15 +63,13 @@ async def find_earlier_leg(services: Services, session: CallSession) -> Message 
     earlier, events = found
     kind = "transfer" if earlier["platform_call_id"] == meta.platform_call_id else "repeat_call"
     if kind == "transfer":
-        link(services, session.call_id, str(earlier["id"]))
+        link(recorder, session.call_id, str(earlier["id"]))
     return handover_message(kind, earlier, events)
 
 
-def transfer_live_call(services: Services, call_id: str, to_agent_id: str) -> Message | None:
+def transfer_live_call(session: CallSession, recorder: CallRecorder, to_agent_id: str) -> Message:
     """Hand a live call to another agent: their sidebar gets the call so far and the note."""
-    session = services.sessions.get(call_id)
-    if session is None:
-        return None
+    call_id = session.call_id
     from_agent = session.live.agent_id
     message = {
         "type": "transferred",
@@ -81,5 +80,5 @@ def transfer_live_call(services: Services, call_id: str, to_agent_id: str) -> Me
         "emitted_s": round(session.elapsed_s(), 3),
     }
     session.publish(message)  # the previous agent sees where the call went; the hub moves the call
-    services.recorder.submit("reassign", lambda store: store.reassign(call_id, to_agent_id))
+    recorder.submit("reassign", lambda store: store.reassign(call_id, to_agent_id))
     return message
