@@ -18,7 +18,7 @@ from openapi_core import OpenAPI
 from openapi_spec_validator import validate as validate_spec
 
 from assist.bench.clients import stream_native
-from assist.calls.session import CallMetadata, CallSession
+from assist.calls.session import CallMetadata
 from assist.events import FinalTranscript, SttTimings, Word
 from tests.conftest import LiveServer
 
@@ -168,7 +168,7 @@ def final_event(utterance_id: int, speaker: str, text: str, start_s: float) -> F
 async def test_redaction_before_sidebar_and_storage(server: LiveServer) -> None:
     services = server.services
     sidebar: list[dict[str, Any]] = []
-    session = await CallSession.open(services, CallMetadata("native", "REDACT-1", agent_id="red-agent"))  # type: ignore[arg-type]
+    session = await services.desk.open(CallMetadata("native", "REDACT-1", agent_id="red-agent"))  # type: ignore[attr-defined]
     outbox = session.subscribe()
     assert outbox is not None
     said = [
@@ -227,7 +227,7 @@ async def test_paused_audio_is_never_transcribed_or_stored(live_server: LiveServ
 
 async def test_transfer_hands_the_call_and_its_note_to_the_next_agent(live_server: LiveServer) -> None:
     services = live_server.services
-    session = await CallSession.open(services, CallMetadata("native", "XFER-1", agent_id="first-agent"))  # type: ignore[arg-type]
+    session = await services.desk.open(CallMetadata("native", "XFER-1", agent_id="first-agent"))  # type: ignore[arg-type]
     await session._handle(final_event(0, "agent", "Good morning, thanks for calling, how can I help?", 0.0))
     await session._handle(final_event(0, "customer", "I lost my debit card and I need a new one", 2.0))
     second: list[dict[str, Any]] = []
@@ -261,7 +261,7 @@ async def test_transfer_hands_the_call_and_its_note_to_the_next_agent(live_serve
     assert "call_started" in kinds and "final" in kinds and "transferred" in kinds  # the call so far, then the note
 
     # A new leg of the same conversation (e.g. a new AudioHook session after a blind transfer).
-    leg2 = await CallSession.open(services, CallMetadata("native", "XFER-1", agent_id="third-agent"))  # type: ignore[arg-type]
+    leg2 = await services.desk.open(CallMetadata("native", "XFER-1", agent_id="third-agent"))  # type: ignore[arg-type]
     outbox = leg2.subscribe()
     assert outbox is not None
     handover = None
