@@ -76,6 +76,8 @@ def server_side(cluster: Cluster) -> dict[str, Any]:
         close_p95, closes = histogram_quantile(text, "close_ack", 0.95)
         close_max, _ = histogram_quantile(text, "close_ack", 1.0)
         final_p95, finals = histogram_quantile(text, "final_total", 0.95)
+        final_p50, _ = histogram_quantile(text, "final_total", 0.5)
+        stages = {stage: histogram_quantile(text, stage, 0.95)[0] for stage in ("endpoint", "queue", "decode", "store")}
         refused = sum(
             float(line.split()[-1]) for line in text.splitlines() if line.startswith("assist_calls_refused_total")
         )
@@ -87,7 +89,9 @@ def server_side(cluster: Cluster) -> dict[str, Any]:
                 "close_to_closed_p95_s_bucket": close_p95,
                 "close_to_closed_max_s_bucket": close_max,
                 "finals": finals,
+                "final_p50_s_bucket": final_p50,
                 "final_p95_s_bucket": final_p95,
+                "stage_p95_s_bucket": stages,
                 "refused": refused,
                 "tracebacks": log.count("Traceback"),
                 "errors_logged": len(re.findall(r" ERROR ", log)),
@@ -223,12 +227,39 @@ async def fanout_run(cluster: Cluster, calls: int) -> dict[str, Any]:
     }
 
 
+async def bus_only(redis_url: str, messages: int = 500) -> dict[str, Any]:
+    """The bus alone: two RedisBus instances in this process (no websocket, no decoding):
+    owner's publish → applied and queued for a viewer on the other 'node'."""
+    from assist.live.hub import LiveCall, SidebarHub
+    from assist.live.redis_bus import RedisBus
+
+    owner, other = RedisBus(SidebarHub(), "bench-a", redis_url), RedisBus(SidebarHub(), "bench-b", redis_url)
+    await owner.start()
+    await other.start()
+    viewer = other.hub.subscribe_agent("bench")
+    owner.start_call(LiveCall("bench-call", "bench", "native", "p", None, "en"))
+    await viewer.get()
+    latencies = []
+    for index in range(messages):
+        started = time.perf_counter()
+        text = "a sentence of about the usual length for one final " * 2
+        owner.publish("bench-call", {"type": "final", "call_id": "bench-call", "utterance_id": index, "text": text})
+        await viewer.get()
+        latencies.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(0.01)
+    owner.end_call("bench-call", "completed")
+    await owner.close()
+    await other.close()
+    return {"bus_only_ms_p50": pct(latencies, 50), "bus_only_ms_p95": pct(latencies, 95), "bus_only_messages": messages}
+
+
 def fanout_bench(args: argparse.Namespace) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     cluster = Cluster(2, state_dir=REPO_ROOT / "bench-results" / "fleet" / "fanout")
     cluster.up()
     try:
         figures = asyncio.run(fanout_run(cluster, args.calls))
+        figures.update(asyncio.run(bus_only(cluster.redis_url)))
     finally:
         cluster.down()
     result = {"machine": machine(), "calls": args.calls, **figures}

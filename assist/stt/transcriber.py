@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +35,7 @@ from assist.stt.commit import Hypothesis, SentenceCommitter, TimedWord
 from assist.stt.cpu import describe_cpu
 from assist.stt.engine import DEFAULT_CPU_THREADS, LOOP_ANOMALIES, DecodeItem, EngineOptions, WhisperEngine
 from assist.stt.policy import EndpointOptions
+from assist.stt.priority import build_lowered, lower_this_thread
 from assist.stt.scheduler import DecodeScheduler, JobKind, JobResult
 from assist.stt.stream import DecodeRequest, SpeakerStream
 from assist.stt.text import normalized_words
@@ -69,6 +72,8 @@ class SttSettings:
 class SttService:
     """Process-wide: the loaded models, the VAD session and the decode scheduler."""
 
+    audio_pool: ThreadPoolExecutor | None = None  # voice detection; None: the loop's default pool
+
     def __init__(self, settings: SttSettings | None = None) -> None:
         self.settings = settings or SttSettings()
         # numpy's OpenBLAS starts a thread per core for the feature extractor's matrix product and
@@ -76,7 +81,11 @@ class SttService:
         # the CPU on one BLAS thread (docs/stt.md, "Threads and replicas"). Concurrency here comes
         # from calls and decode workers, never from one matrix product.
         threadpool_limits(limits=1, user_api="blas")
-        self.vad = SileroVad()
+        # Speech threads run below the event loop's priority (assist/stt/priority.py).
+        self.vad = build_lowered(SileroVad)
+        self.audio_pool = ThreadPoolExecutor(
+            max_workers=min(8, (os.cpu_count() or 1) + 2), thread_name_prefix="audio", initializer=lower_this_thread
+        )
         self._engines: dict[str, WhisperEngine] = {}
         self.cpu = describe_cpu()
         english = self._load(self.settings.english_model)
@@ -88,27 +97,33 @@ class SttService:
             log.info("speech: %s", self.calibration)
         if self.settings.preload_multilingual:
             self._load(self.settings.multilingual_model)
-        self.scheduler = DecodeScheduler(
-            self._engines,
-            max_batch=self.settings.max_batch,
-            max_interim_age_s=self.settings.max_interim_age_s,
-            workers=self.settings.workers,
+        self.scheduler = build_lowered(
+            lambda: DecodeScheduler(
+                self._engines,
+                max_batch=self.settings.max_batch,
+                max_interim_age_s=self.settings.max_interim_age_s,
+                workers=self.settings.workers,
+            )
         )
 
     def _load(self, model: str) -> WhisperEngine:
         if model not in self._engines:
             s = self.settings
-            engine = self._engines[model] = WhisperEngine(
-                EngineOptions(
-                    model=model,
-                    device=s.device,
-                    compute_type=s.compute_type,
-                    cpu_threads=s.cpu_threads,
-                    replicas=s.workers,  # each scheduler worker decodes on its own replica
-                )
+            options = EngineOptions(
+                model=model,
+                device=s.device,
+                compute_type=s.compute_type,
+                cpu_threads=s.cpu_threads,
+                replicas=s.workers,  # each scheduler worker decodes on its own replica
             )
-            # The first decode pays for lazy allocations (~1-2 s): pay it here, not on a caller.
-            engine.decode([DecodeItem(np.zeros(16_000, dtype=np.float32), want_words=True)])
+
+            def build() -> WhisperEngine:
+                engine = WhisperEngine(options)
+                # The first decode pays for lazy allocations (~1-2 s): pay it here, not on a caller.
+                engine.decode([DecodeItem(np.zeros(16_000, dtype=np.float32), want_words=True)])
+                return engine
+
+            self._engines[model] = build_lowered(build)
         return self._engines[model]
 
     def describe(self) -> dict[str, object]:
@@ -146,6 +161,8 @@ class SttService:
 
     def close(self) -> None:
         self.scheduler.close()
+        if self.audio_pool is not None:
+            self.audio_pool.shutdown(wait=False, cancel_futures=True)
 
 
 class CallTranscriber:
@@ -184,7 +201,7 @@ class CallTranscriber:
             raise RuntimeError(f"call {self.call_id} is finished")
         loop = asyncio.get_running_loop()
         async with self._lock:
-            requests = await loop.run_in_executor(None, self._process, speaker, samples)
+            requests = await loop.run_in_executor(self._service.audio_pool, self._process, speaker, samples)
         for request in requests:
             self._submit(request)
 
