@@ -156,6 +156,7 @@ def client_bench(args: argparse.Namespace) -> None:
     env = {"ASSIST_STT_WORKERS": str(args.workers)} if args.workers else {}
     if args.max_calls:
         env["ASSIST_MAX_CALLS"] = str(args.max_calls)
+    env.update(item.split("=", 1) for item in args.env)
     for level in levels:
         cluster = Cluster(args.nodes, state_dir=REPO_ROOT / "bench-results" / "fleet" / f"n{args.nodes}-s{level}")
         cluster.node_env = env
@@ -175,7 +176,7 @@ def client_bench(args: argparse.Namespace) -> None:
             }
         finally:
             cluster.down()
-        path = OUT / f"client-n{args.nodes}-s{level}.json"
+        path = OUT / f"client-n{args.nodes}-s{level}{args.tag}.json"
         path.write_text(json.dumps(result, indent=2))
         print(json.dumps({k: result[k] for k in ("nodes", "sessions", "client")}, indent=1))
         print(json.dumps(result["server"], indent=1))
@@ -279,6 +280,8 @@ def main() -> int:
     cli.add_argument("--sessions", default="1,20,32")
     cli.add_argument("--workers", type=int, default=0, help="decode workers per node (0: the default)")
     cli.add_argument("--max-calls", type=int, default=0, help="cap per node (0: measured capacity)")
+    cli.add_argument("--env", action="append", default=[], help="ASSIST_X=value for every node (repeatable)")
+    cli.add_argument("--tag", default="", help="suffix of the result file name")
     args = parser.parse_args()
     if args.command == "fanout":
         fanout_bench(args)

@@ -3,10 +3,12 @@
 Two limits, both plain logic:
 - **Capacity**: the calls this node can hold, measured, not guessed. The speech core times its
   decodes at start (assist/stt/calibrate.py) and estimates how many calls finals alone would
-  fill; the capacity sweep of docs/benchmarks.md found that the node holds final p95 ≤ 2 s up
-  to ``ADMIT_SHARE`` of that estimate (30 calls measured against 48 estimated on the AVX2 path;
-  interims thin out first on the way). ``max_calls`` caps it; without a calibration (a GPU,
-  or calibration off) ``max_calls`` alone decides.
+  fill; the node admits ``ADMIT_SHARE`` of that estimate. The share comes from the hardest
+  load measured: Genesys' reference client with every call speaking and ending in lockstep
+  held final p95 ≤ 2 s up to 20 calls where the estimate said 62 (docs/benchmarks.md, fleet);
+  calls that start and pause at different moments (the capacity sweep) held up to about twice
+  that. ``ASSIST_MAX_CALLS`` replaces the measured figure when set (either way); without a
+  calibration (a GPU, or calibration off) it is 32 unless set.
 - **Backlog**: whatever the count, a node whose oldest queued final has waited longer than
   ``max_final_wait_s`` is behind (a slower CPU than measured, a neighbour on the same host);
   new calls go elsewhere until it catches up.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ADMIT_SHARE = 0.6
+ADMIT_SHARE = 0.35
 DEFAULT_MAX_CALLS = 32
 
 
@@ -31,17 +33,18 @@ class Load:
 class Admission:
     limit_calls: int
     max_final_wait_s: float = 1.0
-    source: str = "configured"  # "configured" | "measured"
+    source: str = "configured"  # "configured" | "measured" | "default"
 
     @classmethod
     def for_node(
         cls, max_calls: int | None, finals_capacity: int | None, *, max_final_wait_s: float = 1.0
     ) -> Admission:
         """The node's limit from its settings and its calibration (None where not measured)."""
-        measured = None if finals_capacity is None else max(1, int(finals_capacity * ADMIT_SHARE))
-        if measured is not None and (max_calls is None or measured < max_calls):
-            return cls(measured, max_final_wait_s, "measured")
-        return cls(max_calls or DEFAULT_MAX_CALLS, max_final_wait_s, "configured")
+        if max_calls is not None:
+            return cls(max_calls, max_final_wait_s, "configured")
+        if finals_capacity is not None:
+            return cls(max(1, int(finals_capacity * ADMIT_SHARE)), max_final_wait_s, "measured")
+        return cls(DEFAULT_MAX_CALLS, max_final_wait_s, "default")
 
     def refusal(self, load: Load) -> str | None:
         """Why one more call must be refused, or None to take it."""

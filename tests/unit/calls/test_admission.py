@@ -6,22 +6,21 @@ from assist.calls.admission import ADMIT_SHARE, DEFAULT_MAX_CALLS, Admission, Lo
 
 
 def test_measured_capacity_is_a_share_of_the_finals_only_estimate():
-    admission = Admission.for_node(None, 48)
-    assert admission.limit_calls == int(48 * ADMIT_SHARE) == 28
+    admission = Admission.for_node(None, 62)
+    assert admission.limit_calls == int(62 * ADMIT_SHARE) == 21
     assert admission.source == "measured"
 
 
-def test_a_configured_cap_below_the_measured_capacity_wins():
-    admission = Admission.for_node(10, 48)
-    assert (admission.limit_calls, admission.source) == (10, "configured")
-
-
-def test_a_measured_capacity_below_the_configured_cap_wins():
-    assert Admission.for_node(64, 10).limit_calls == 6
+def test_a_configured_limit_replaces_the_measured_one_either_way():
+    assert (Admission.for_node(10, 62).limit_calls, Admission.for_node(10, 62).source) == (10, "configured")
+    assert Admission.for_node(40, 62).limit_calls == 40  # the operator knows their traffic
 
 
 def test_without_a_calibration_the_configured_or_default_limit_applies():
-    assert Admission.for_node(None, None).limit_calls == DEFAULT_MAX_CALLS
+    assert (Admission.for_node(None, None).limit_calls, Admission.for_node(None, None).source) == (
+        DEFAULT_MAX_CALLS,
+        "default",
+    )
     assert Admission.for_node(5, None).limit_calls == 5
     assert Admission.for_node(None, 1).limit_calls == 1  # never zero
 
