@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import sys
 import time
@@ -21,6 +22,7 @@ import httpx
 import numpy as np
 import pytest
 import soundfile as sf
+import websockets
 
 from assist.bench.clients import StreamResult, stream_native, watch_sidebar
 from assist.config import Settings
@@ -190,6 +192,40 @@ async def test_a_knowledge_base_reload_on_one_node_reaches_all(cluster: Cluster)
     reply = httpx.post(f"{cluster.nodes[0].url}/api/kb/reload", params={"token": token}, timeout=120)
     assert reply.status_code == 200, reply.text
     await until(lambda: all(loaded_at(node) > before[node.name] for node in cluster.nodes), "every node reloaded", 180)
+
+
+async def test_feedback_and_a_transfer_asked_of_other_nodes_are_done_by_the_owner(
+    cluster: Cluster, clip: np.ndarray
+) -> None:
+    owner, asked, watching = cluster.nodes
+    first, second = "agent-before", "agent-after"
+    async with Viewer(sidebar(asked, first)) as before, Viewer(sidebar(watching, second)) as after:
+        streaming = asyncio.create_task(
+            stream_native(f"{ws(owner.url)}/native", clip, call_id="handover-1", agent_id=first, speed=1.0)
+        )
+        await until(lambda: before.result.of_type("final"), "a first final on the first agent's sidebar")
+        call_id = before.result.of_type("call_started")[0]["call_id"]
+        # Feedback from a sidebar on another node than the call's.
+        async with websockets.connect(sidebar(asked, first)) as page:
+            await page.send(json.dumps({"type": "feedback", "call_id": call_id, "card_id": "k1", "action": "used"}))
+            await until(lambda: before.of_call(call_id, "feedback"), "the feedback echoed by the owner")
+        # A transfer asked of a third node.
+        token = SETTINGS.role_token("supervisor")
+        reply = httpx.post(
+            f"{asked.url}/api/live/calls/{call_id}/transfer", params={"token": token}, json={"agent_id": second}
+        )
+        assert reply.status_code == 202, reply.text
+        await until(lambda: before.of_call(call_id, "transferred"), "the first agent told where the call went")
+        await until(lambda: after.of_call(call_id, "call_started"), "the call on the new agent's sidebar")
+        await streaming
+        await until(lambda: after.of_call(call_id, "call_ended"), "the rest of the call on the new agent's sidebar")
+    [feedback] = before.of_call(call_id, "feedback")
+    assert (feedback["card_id"], feedback["action"], feedback["source"]) == ("k1", "used", "sidebar")
+    finals_after = after.of_call(call_id, "final")
+    assert finals_after and {m["text"] for m in before.of_call(call_id, "final")} <= {m["text"] for m in finals_after}
+    qa = {"Authorization": f"Bearer {SETTINGS.role_token('qa')}"}
+    stored = httpx.get(f"{watching.url}/api/calls/{call_id}", headers=qa, timeout=10).json()
+    assert stored["agent_id"] == second
 
 
 async def test_a_redis_restart_mid_call_loses_no_final(cluster: Cluster, clip: np.ndarray) -> None:
