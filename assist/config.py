@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # After a platform's close, how long finals still being decoded may be sent back on the
     # ingest connection before it is closed; later ones reach the sidebar and call log only.
     close_flush_s: float = Field(1.0, ge=0)
+    # An ingest connection that sends nothing for this long is ended (platforms stream audio
+    # continuously; AudioHook also pings every 5 s).
+    idle_call_timeout_s: float = Field(60.0, gt=0)
     sidebar_queue_size: int = Field(256, ge=8)
     sidebar_send_timeout_s: float = Field(10.0, gt=0)
     shutdown_grace_s: float = Field(15.0, ge=0)

@@ -108,7 +108,7 @@ class TwilioProtocol:
             return
         try:
             sequence = int(raw)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:
             raise ProtocolError(f"invalid sequenceNumber {raw!r}") from error
         if sequence <= self.last_sequence:
             raise ProtocolError(f"sequenceNumber {sequence} not after {self.last_sequence}")
@@ -163,8 +163,10 @@ class TwilioProtocol:
             raise ProtocolError(f"media payload of {len(audio)} bytes; at most {MAX_PAYLOAD_BYTES}")
         try:
             timestamp_ms = int(media.get("timestamp", 0))
-        except (TypeError, ValueError) as error:
-            raise ProtocolError("'media.timestamp' is not a number") from error
+        except (TypeError, ValueError, OverflowError) as error:
+            raise ProtocolError("'media.timestamp' is not a finite number") from error
+        if timestamp_ms < 0:
+            raise ProtocolError("'media.timestamp' is negative")
         return Media(speaker, audio, timestamp_ms)
 
 

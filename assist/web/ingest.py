@@ -33,7 +33,7 @@ from assist.calls.session import CallMetadata, CallSession, CapacityError
 from assist.errors import AudioFormatError, ProtocolError
 from assist.events import Speaker
 from assist.live.hub import Outbox
-from assist.messages import Message
+from assist.messages import Message, error_message
 from assist.services import Services
 from assist.web.connection import CLOSE_NORMAL, Sender
 
@@ -156,9 +156,17 @@ async def serve(websocket: WebSocket, services: Services, adapter: IngestAdapter
     """Run one accepted ingest connection to its end."""
     sender = Sender(websocket, services.settings.sidebar_send_timeout_s)
     state = IngestState()
+    idle_s = services.settings.idle_call_timeout_s
     try:
         while not state.done:
-            received = await websocket.receive()
+            try:
+                received = await asyncio.wait_for(websocket.receive(), idle_s)
+            except TimeoutError:
+                # A client that went silent must not hold a slot of the node forever.
+                await _do(Fail(f"nothing received for {idle_s:g} s"), state, sender, services, adapter)
+                if state.done:
+                    break
+                continue
             if received["type"] == "websocket.disconnect":
                 break
             try:
@@ -167,6 +175,8 @@ async def serve(websocket: WebSocket, services: Services, adapter: IngestAdapter
                 code = error.code if isinstance(error, ProtocolError) else 1003
                 reason = error.reason if isinstance(error, ProtocolError) else str(error)
                 steps = [Fail(reason, code)]
+            except Exception as error:  # the parsers are pure: whatever they trip on came from the client
+                steps = [Fail(f"malformed message ({error.__class__.__name__})")]
             for step in steps:
                 await _do(step, state, sender, services, adapter)
                 if state.done:
@@ -199,8 +209,8 @@ async def _do(step: Step, state: IngestState, sender: Sender, services: Services
         if session is not None:
             try:
                 session.feedback(step.card_id, step.action, "softphone")
-            except ValueError as error:
-                raise ProtocolError(str(error)) from error
+            except ValueError as error:  # a wrong action: told, and the call goes on
+                await sender.send(error_message(str(error), call_id=session.call_id))
     elif isinstance(step, Close):
         asked = time.perf_counter()
         if state.end_reason == "disconnected":

@@ -7,7 +7,8 @@ to the agent's sidebar through the hub.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -26,12 +27,17 @@ log = logging.getLogger(__name__)
 
 RATE_HZ = twilio.WIRE_FORMAT.rate_hz
 MAX_GAP_FILL_S = 5.0  # a jump in media timestamps longer than this is not filled with silence
+# Silence is filled only while a track stays within this much of real time: timestamps that
+# run ahead of the clock (a client jumping them) never turn into hours of audio to process.
+AHEAD_OF_CLOCK_S = 2.0
 
 
 class TwilioAdapter(IngestAdapter):
     platform = "twilio"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.started_s = 0.0
         self.protocol = twilio.TwilioProtocol()
         self.decoders: dict[Speaker, CallAudio] = {}
         self.received: dict[Speaker, int] = dict.fromkeys(SPEAKERS, 0)  # wire samples per track
@@ -44,6 +50,7 @@ class TwilioAdapter(IngestAdapter):
         if isinstance(action, twilio.Media):
             return self._media(action) if self.decoders else []
         if isinstance(action, twilio.StreamStart):
+            self.started_s = self.clock()
             self.decoders = {s: CallAudio(twilio.WIRE_FORMAT, (s,)) for s in SPEAKERS}
             if "outbound" not in action.tracks:
                 log.warning('twilio: stream has no outbound track; use track="both_tracks" to transcribe the agent')
@@ -63,7 +70,10 @@ class TwilioAdapter(IngestAdapter):
         steps: list[Step] = []
         # Keep both tracks on the call's clock: fill a gap in a track with silence.
         gap = action.timestamp_ms * RATE_HZ // 1000 - self.received[action.speaker]
-        if 0 < gap <= MAX_GAP_FILL_S * RATE_HZ and gap > RATE_HZ // 50:
+        within_clock = (
+            self.received[action.speaker] + gap
+        ) / RATE_HZ <= self.clock() - self.started_s + AHEAD_OF_CLOCK_S
+        if 0 < gap <= MAX_GAP_FILL_S * RATE_HZ and gap > RATE_HZ // 50 and within_clock:
             # Zeros need no resampling filter: 16 kHz silence of the same duration.
             silence = np.zeros(gap * TARGET_RATE_HZ // RATE_HZ, dtype=np.float32)
             steps.append(Audio({action.speaker: silence}))

@@ -228,6 +228,18 @@ def test_bad_timestamp_fails():
         streaming().media(timestamp="soon")
 
 
+@pytest.mark.parametrize("timestamp", [float("inf"), float("-inf"), -20])
+def test_infinite_or_negative_timestamp_fails_cleanly(timestamp: float) -> None:
+    with pytest.raises(ProtocolError, match="timestamp"):
+        streaming().media(timestamp=timestamp)  # json.dumps writes Infinity, which json.loads takes
+
+
+def test_infinite_sequence_number_fails_cleanly():
+    twilio = streaming()
+    with pytest.raises(ProtocolError, match="sequenceNumber"):
+        twilio.protocol.receive_text(json.dumps({"event": "media", "sequenceNumber": float("inf")}))
+
+
 def test_media_needs_an_object():
     twilio = streaming()
     with pytest.raises(ProtocolError, match="media"):

@@ -257,3 +257,75 @@ async def test_a_client_that_vanishes_mid_call_is_an_ordinary_end(
     assert ended is not None and ended["reason"] == "disconnected"
     assert not services.desk.sessions
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+async def test_a_connection_that_goes_silent_is_ended_and_frees_its_slot(make_services: Any) -> None:
+    services = make_services(ScriptedEngine(FINAL, FINAL))
+    services.settings = Settings(secret_key="k", kb_dir=None, idle_call_timeout_s=0.3)
+    channel, server = await connect(services, NativeAdapter())
+    channel.text(native_start())
+    await channel.next_sent("started")
+    error = await channel.next_sent("error")  # nothing more is sent: the client went quiet
+    assert error["fatal"] is True and "nothing received" in error["reason"]
+    assert (await channel.next_sent("websocket.close"))["code"] == 1008
+    await asyncio.wait_for(server, WAIT_S)
+    assert not services.desk.sessions
+
+
+async def test_a_wrong_feedback_action_gets_an_error_and_the_call_goes_on(make_services: Any) -> None:
+    services = make_services(ScriptedEngine(FINAL, FINAL))
+    channel, server = await connect(services, NativeAdapter())
+    channel.text(native_start())
+    await channel.next_sent("started")
+    channel.text({"type": "feedback", "card_id": "c", "action": "<script>"})
+    error = await channel.next_sent("error")
+    assert error["fatal"] is False and "unknown feedback action" in error["reason"]
+    channel.text({"type": "ping"})
+    await channel.next_sent("pong")  # still serving
+    channel.text({"type": "stop"})
+    assert (await channel.next_sent("call_ended"))["reason"] == "completed"
+    await asyncio.wait_for(server, WAIT_S)
+
+
+async def test_input_a_parser_trips_on_is_a_protocol_error_not_a_crash(
+    make_services: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    services = make_services(ScriptedEngine(FINAL, FINAL))
+
+    class Tripping(NativeAdapter):
+        def steps(self, received):  # type: ignore[no-untyped-def]
+            raise OverflowError("cannot convert float infinity to integer")
+
+    channel, server = await connect(services, Tripping())
+    channel.text({"type": "ping"})
+    error = await channel.next_sent("error")
+    assert "malformed message (OverflowError)" in error["reason"]
+    await asyncio.wait_for(server, WAIT_S)
+    assert "Traceback" not in caplog.text
+
+
+def test_twilio_timestamps_ahead_of_the_clock_are_not_filled_with_silence() -> None:
+    from assist.ingest import twilio
+    from assist.web.ingest_twilio import TwilioAdapter
+
+    now = [100.0]
+    adapter = TwilioAdapter(clock=lambda: now[0])
+    start = {"callSid": "CA1", "tracks": ["inbound", "outbound"], "streamSid": "MZ1"}
+    adapter.steps({"text": json.dumps({"event": "start", "sequenceNumber": "1", "start": start})})
+    payload = __import__("base64").b64encode(b"\xff" * 160).decode()
+
+    def media(sequence: int, timestamp_ms: int) -> int:
+        """How many steps the frame became: 2 when a gap before it was filled with silence."""
+        message = {
+            "event": "media",
+            "sequenceNumber": str(sequence),
+            "media": {"track": "inbound", "timestamp": timestamp_ms, "payload": payload},
+        }
+        steps = adapter.steps({"text": json.dumps(message)})
+        return len(steps)
+
+    assert media(2, 0) == 1
+    now[0] += 1.0
+    assert media(3, 1000) == 2  # a real 1 s gap: filled with silence
+    assert media(4, 5900) == 1  # 4.9 s ahead of the clock: not filled
+    assert twilio.WIRE_FORMAT.rate_hz == 8000
