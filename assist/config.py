@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     ingest_token: str | None = None  # bearer token for /native and /twilio; None = open
     supervisor_token: str | None = None
     qa_token: str | None = None
+    # Browser pages: who may open the viewer websockets besides the page's own origin (e.g. an
+    # agent desktop at https://desk.example.com), and who may frame the pages (CSP frame-ancestors).
+    allowed_origins: tuple[str, ...] = ()
+    frame_ancestors: str = "'self'"
 
     # Speech core
     language: str = "en"
@@ -57,6 +61,7 @@ class Settings(BaseSettings):
     # An ingest connection that sends nothing for this long is ended (platforms stream audio
     # continuously; AudioHook also pings every 5 s).
     idle_call_timeout_s: float = Field(60.0, gt=0)
+    start_timeout_s: float = Field(10.0, gt=0)  # a connection that never starts a call is closed
     sidebar_queue_size: int = Field(256, ge=8)
     sidebar_send_timeout_s: float = Field(10.0, gt=0)
     shutdown_grace_s: float = Field(15.0, ge=0)

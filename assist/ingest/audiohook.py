@@ -21,6 +21,8 @@ from assist.events import Speaker
 VERSION = "2"
 NULL_UUID = "00000000-0000-0000-0000-000000000000"
 MAX_TEXT_CHARS = 65_535
+MAX_FIELD_CHARS = 256  # participant fields, language: what we store and show stays bounded
+MAX_CUSTOM_CONFIG_CHARS = 4096
 SPEAKER_OF_CHANNEL: dict[str, Speaker] = {"external": "customer", "internal": "agent"}
 _DURATION_RE = re.compile(r"^PT(\d*\.?\d+)S$")
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -284,6 +286,15 @@ class AudioHookProtocol:
         participant = params.get("participant") or {}
         if not isinstance(participant, dict):
             raise ProtocolError("'participant' must be an object")
+        for key, value in participant.items():
+            if not isinstance(value, str) or len(value) > MAX_FIELD_CHARS:
+                raise ProtocolError(f"'participant.{key}' must be a string of at most {MAX_FIELD_CHARS} characters")
+        language = params.get("language")
+        if language is not None and (not isinstance(language, str) or not 0 < len(language) <= 32):
+            raise ProtocolError("'language' must be a language tag")
+        custom_config = params.get("customConfig")
+        if custom_config is not None and len(json.dumps(custom_config)) > MAX_CUSTOM_CONFIG_CHARS:
+            raise ProtocolError(f"'customConfig' is larger than {MAX_CUSTOM_CONFIG_CHARS} characters")
         offered = params.get("media")
         if not isinstance(offered, list) or not offered:
             raise ProtocolError("'open' offers no media")

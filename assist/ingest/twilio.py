@@ -19,6 +19,8 @@ from assist.errors import ProtocolError
 from assist.events import Speaker
 
 MAX_TEXT_CHARS = 65_536
+MAX_FIELD_CHARS = 256  # each custom parameter and id: what we store and show stays bounded
+MAX_PARAMETERS = 32
 MAX_PAYLOAD_BYTES = 16_000  # 2 s of µ-law: far above Twilio's 20 ms frames
 TRACK_SPEAKER: dict[str, Speaker] = {"inbound": "customer", "outbound": "agent"}
 WIRE_FORMAT = AudioFormat("pcmu", 8000, 1)
@@ -129,9 +131,14 @@ class TwilioProtocol:
         if not isinstance(params, dict):
             raise ProtocolError("'customParameters' must be an object")
         params = {str(k): str(v) for k, v in params.items()}
+        if len(params) > MAX_PARAMETERS:
+            raise ProtocolError(f"{len(params)} custom parameters; at most {MAX_PARAMETERS}")
+        for key, value in params.items():
+            if len(key) > MAX_FIELD_CHARS or len(value) > MAX_FIELD_CHARS:
+                raise ProtocolError(f"custom parameter {key[:40]!r} longer than {MAX_FIELD_CHARS} characters")
         call_sid = start.get("callSid")
-        if not isinstance(call_sid, str) or not call_sid:
-            raise ProtocolError("'start' needs a callSid")
+        if not isinstance(call_sid, str) or not call_sid or len(call_sid) > MAX_FIELD_CHARS:
+            raise ProtocolError("'start' needs a callSid (at most 256 characters)")
         tracks = tuple(str(t) for t in start.get("tracks") or ("inbound",))
         self.state = "streaming"
         self.stream_sid = str(start.get("streamSid") or message.get("streamSid") or "")

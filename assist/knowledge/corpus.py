@@ -55,6 +55,14 @@ class ArticleModel(BaseModel):
             raise ValueError("must be lower-case letters, digits and hyphens")
         return value
 
+    @field_validator("source")
+    @classmethod
+    def _source_is_a_web_or_mail_link(cls, value: str | None) -> str | None:
+        # Shown to agents as a link: a javascript: or data: URL in a KB file would run in their page.
+        if value is not None and not value.lower().startswith(("https://", "http://", "mailto:")):
+            raise ValueError("must be an http(s):// or mailto: link")
+        return value
+
     @field_validator("phrasings")
     @classmethod
     def _phrasings_text(cls, value: list[str]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from assist.config import Settings
 
@@ -41,3 +42,15 @@ def ingest_allowed(settings: Settings, token: str | None) -> bool:
     if settings.ingest_token is None:
         return True
     return same_secret(settings.ingest_token, token)
+
+
+def origin_allowed(settings: Settings, headers: Mapping[str, str]) -> bool:
+    """A browser's websocket may come from the page's own origin or a configured one (another
+    site's page must not ride on an agent's token). Clients that send no Origin (platforms,
+    scripts) are not browsers and are judged by their token alone."""
+    origin = headers.get("origin")
+    if not origin:
+        return True
+    if origin in settings.allowed_origins:
+        return True
+    return urlsplit(origin).netloc.lower() == headers.get("host", "").lower()

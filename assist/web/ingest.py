@@ -90,6 +90,7 @@ class Fail:
     reason: str
     code: int = 1008
     reply: Message | None = None  # what the protocol sends first (AudioHook's disconnect)
+    final: bool = False  # close the connection even where the protocol would wait for the client
 
 
 Step = Send | Open | Audio | Pause | Resume | Feedback | Close | Fail
@@ -156,14 +157,16 @@ async def serve(websocket: WebSocket, services: Services, adapter: IngestAdapter
     """Run one accepted ingest connection to its end."""
     sender = Sender(websocket, services.settings.sidebar_send_timeout_s)
     state = IngestState()
-    idle_s = services.settings.idle_call_timeout_s
+    settings = services.settings
     try:
         while not state.done:
+            # A connection that never starts a call, or a call whose client went silent, must
+            # not hold a socket (or a slot of the node) forever.
+            wait_s = settings.idle_call_timeout_s if state.session is not None else settings.start_timeout_s
             try:
-                received = await asyncio.wait_for(websocket.receive(), idle_s)
+                received = await asyncio.wait_for(websocket.receive(), wait_s)
             except TimeoutError:
-                # A client that went silent must not hold a slot of the node forever.
-                await _do(Fail(f"nothing received for {idle_s:g} s"), state, sender, services, adapter)
+                await _do(Fail(f"nothing received for {wait_s:g} s", final=True), state, sender, services, adapter)
                 if state.done:
                     break
                 continue
@@ -226,7 +229,7 @@ async def _do(step: Step, state: IngestState, sender: Sender, services: Services
         services.metrics.errors.labels("protocol").inc()
         state.end_reason = "protocol_error"
         _end_in_background(state)
-        if await adapter.fail(sender, step):
+        if await adapter.fail(sender, step) or step.final:
             state.done = True
             await _flush(state, adapter)
             await sender.close(step.code, step.reason)

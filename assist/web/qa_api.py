@@ -23,7 +23,7 @@ from assist.calllog.recorder import StoreUnavailable
 from assist.calllog.replay import schedule
 from assist.calllog.store import CallQuery, CallStore, StoreError
 from assist.services import Services
-from assist.web.auth import agent_allowed, bearer, role_allowed
+from assist.web.auth import agent_allowed, bearer, origin_allowed, role_allowed
 from assist.web.qa_schema import Transfer, openapi
 
 log = logging.getLogger(__name__)
@@ -267,6 +267,9 @@ async def replay_endpoint(websocket: WebSocket) -> None:
     """A stored call's event stream at its original timing (``speed`` times faster): the same
     events the sidebar saw, starting with ``call_started`` and ending with ``replay_ended``."""
     services: Services = websocket.app.state.services
+    if not origin_allowed(services.settings, websocket.headers):
+        await websocket.close(code=1008, reason="origin not allowed")
+        return
     if not role_allowed(services.settings, "qa", bearer(websocket.headers, websocket.query_params)):
         await websocket.close(code=1008, reason="QA token required")
         return

@@ -13,7 +13,7 @@ from assist.calls.session import check_feedback
 from assist.live.hub import Outbox
 from assist.messages import error_message
 from assist.services import Services
-from assist.web.auth import agent_allowed, bearer, role_allowed
+from assist.web.auth import agent_allowed, bearer, origin_allowed, role_allowed
 from assist.web.connection import CLOSE_POLICY, CLOSE_TRY_AGAIN, Sender, forward
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 async def sidebar_endpoint(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     agent_id = websocket.query_params.get("agent")
+    if not origin_allowed(services.settings, websocket.headers):
+        await websocket.close(CLOSE_POLICY, "origin not allowed")
+        return
     if not agent_allowed(services.settings, agent_id, bearer(websocket.headers, websocket.query_params)):
         await websocket.close(CLOSE_POLICY, "invalid agent or token")
         return
@@ -33,6 +36,9 @@ async def sidebar_endpoint(websocket: WebSocket) -> None:
 
 async def supervisor_endpoint(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
+    if not origin_allowed(services.settings, websocket.headers):
+        await websocket.close(CLOSE_POLICY, "origin not allowed")
+        return
     if not role_allowed(services.settings, "supervisor", bearer(websocket.headers, websocket.query_params)):
         await websocket.close(CLOSE_POLICY, "invalid supervisor token")
         return

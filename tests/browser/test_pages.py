@@ -12,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 import soundfile as sf
+from playwright.async_api import expect
 
 from assist.bench.clients import stream_native
 from tests.conftest import ARTIFACTS, LiveServer
@@ -122,7 +123,7 @@ async def test_sidebar_reconnects_without_gaps(browser, live_server: LiveServer,
     before = await page.locator(".line.final").count()
     await page.reload()  # the desktop reloads mid-call
     await page.wait_for_selector("[data-testid=status].online")
-    await page.wait_for_function(f"document.querySelectorAll('.line.final').length >= {before}", timeout=10000)
+    await expect(page.locator(".line.final").nth(before - 1)).to_be_attached(timeout=10000)
     await streaming
     await page.close()
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+from playwright.async_api import expect
 
 from assist.bench.clients import stream_native
 from tests.browser.test_pages import browser, call_audio  # noqa: F401  (shared fixtures)
@@ -45,9 +48,8 @@ async def test_qa_finds_reads_and_replays_a_call(browser, live_server: LiveServe
 
         await page.select_option("[data-testid=speed]", "32")
         await page.get_by_test_id("play").click()
-        await page.wait_for_function(
-            "document.querySelector('[data-testid=replay-status]').textContent.startsWith('finished')", timeout=20_000
-        )
+        # Locator assertions, not wait_for_function: the pages' CSP forbids evaluating strings.
+        await expect(page.get_by_test_id("replay-status")).to_have_text(re.compile(r"^finished"), timeout=20_000)
         replayed = await page.get_by_test_id("replay-transcript").inner_text()
         assert "debit card" in replayed.lower()
         await page.screenshot(path=str(ARTIFACTS / "qa-call.png"), full_page=True)
@@ -59,8 +61,7 @@ async def test_qa_page_without_the_qa_token_shows_the_refusal(browser, live_serv
     page = await browser.new_page()
     try:
         await page.goto(f"{live_server.http}/qa?token={live_server.agent_token('someone')}")
-        await page.wait_for_function("document.querySelector('[data-testid=status]').textContent.length > 0")
-        assert "QA token required" in await page.get_by_test_id("status").inner_text()
+        await expect(page.get_by_test_id("status")).to_contain_text("QA token required")
         assert await page.get_by_test_id("call-row").count() == 0
     finally:
         await page.close()

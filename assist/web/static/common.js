@@ -116,8 +116,10 @@ class CallView {
     const container = kind === "offer" ? this.root.offers : this.root.cards;
     if (kind === "offer") this.root.offersPanel.hidden = false;
     container.querySelector(".empty")?.remove();
-    const source = message.source && message.source.url
-      ? el("div", { class: "source" }, "Source: ", el("a", { href: message.source.url, target: "_blank", rel: "noopener" }, message.source.title || message.source.url))
+    // Only web and mail links become links (the server checks KB files too).
+    const safeUrl = message.source && /^(https?:\/\/|mailto:)/i.test(String(message.source.url || ""));
+    const source = safeUrl
+      ? el("div", { class: "source" }, "Source: ", el("a", { href: message.source.url, target: "_blank", rel: "noopener noreferrer" }, message.source.title || message.source.url))
       : null;
     const buttons = this.showFeedback ? el("div", { class: "actions" },
       ...[["used", "Used", "primary"], ["dismissed", "Dismiss", ""], ["helpful", "Helpful", ""], ["not_helpful", "Not helpful", ""]]

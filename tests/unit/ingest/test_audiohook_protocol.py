@@ -777,3 +777,16 @@ def test_a_revised_final_keeps_its_transcript_id():
     assert one is not None and two is not None
     assert one["data"]["id"] == two["data"]["id"] and two["data"]["isFinal"]
     assert two["data"]["alternatives"][0]["interpretations"][0]["transcript"] == "Hello here"
+
+
+def test_an_oversized_participant_field_is_refused_not_stored():
+    participant = {"id": "883efee8-3d6c-4537-b500-6d7ca4b92fa0", "ani": "+1" * 30_000}
+    _, client = new()
+    failure = assert_error_disconnect(client.open(participant=participant))
+    assert "participant.ani" in failure.info
+
+
+def test_an_oversized_custom_config_is_refused():
+    _, client = new()
+    failure = assert_error_disconnect(client.open(customConfig={"agentId": "x" * 5000}))
+    assert "customConfig" in failure.info

@@ -355,3 +355,10 @@ def test_protocol_errors_default_to_policy_violation_code():
     with pytest.raises(ProtocolError) as caught:
         TwilioProtocol().receive_text("{nope")
     assert caught.value.code == 1008
+
+
+def test_oversized_custom_parameters_are_refused():
+    with pytest.raises(ProtocolError, match="longer than 256"):
+        Twilio().start(customParameters={"caller": "9" * 60_000})
+    with pytest.raises(ProtocolError, match="custom parameters"):
+        Twilio().start(customParameters={f"p{i}": "v" for i in range(40)})

@@ -190,6 +190,13 @@ def test_missing_front_matter(tmp_path: Path) -> None:
     assert problems[0].startswith("articles/a.md:1: missing YAML front matter")
 
 
+@pytest.mark.parametrize("link", ["javascript:alert(1)", "data:text/html,x", "ftp://host/file", "//evil.example"])
+def test_a_source_link_must_be_http_or_mailto(tmp_path: Path, link: str) -> None:
+    text = f"---\nid: a\ntitle: T\nanswer: A\nintent: i\nphrasings: [p]\nsource: '{link}'\n---\n"
+    problems = problems_of(write_kb(tmp_path, {"a.md": text}))
+    assert len(problems) == 1 and "http(s)://" in problems[0], problems
+
+
 def test_invalid_yaml_points_at_the_bad_line(tmp_path: Path) -> None:
     text = '---\nid: a\ntitle: T\nanswer: "quoted" trailing\nintent: i\nphrasings: [p]\n---\n'
     problems = problems_of(write_kb(tmp_path, {"a.md": text}))

@@ -329,3 +329,13 @@ def test_twilio_timestamps_ahead_of_the_clock_are_not_filled_with_silence() -> N
     assert media(3, 1000) == 2  # a real 1 s gap: filled with silence
     assert media(4, 5900) == 1  # 4.9 s ahead of the clock: not filled
     assert twilio.WIRE_FORMAT.rate_hz == 8000
+
+
+async def test_a_connection_that_never_starts_a_call_is_closed(make_services: Any) -> None:
+    services = make_services(ScriptedEngine(FINAL, FINAL))
+    services.settings = Settings(secret_key="k", kb_dir=None, start_timeout_s=0.3)
+    protocol = AudioHookProtocol(SESSION, ORG)
+    channel, server = await connect(services, AudioHookAdapter(protocol, close_flush_s=0.2))
+    close = await channel.next_sent("websocket.close")  # never sent 'open'
+    assert close["code"] == 1008 and "nothing received" in close["reason"]
+    await asyncio.wait_for(server, WAIT_S)
