@@ -599,6 +599,23 @@ def _run_hits(run: _Run, rank_at: Callable[[int, int], list[str]]) -> list[_Hit]
 _CONTINUED = frozenset({"card", "account", "phone", "national_id"})  # long numbers read in chunks over utterances
 
 
+INTERIM_MASK_DIGITS = 4
+_OPEN_KIND = "account"  # the placeholder an open digit run shows until the final judges it
+
+
+def _open_runs(runs: Sequence[_Run], hits: Sequence[_Hit]) -> list[_Hit]:
+    """Digit runs of an interim that no rule claimed, long enough to be part of something."""
+    found: list[_Hit] = []
+    for run in runs:
+        items = [it for it in run.items if it.kind == "num"]
+        if not items or _digit_count(items) < INTERIM_MASK_DIGITS:
+            continue
+        start, end = items[0].start, items[-1].end
+        if not any(s < end and start < e for s, e, _ in hits):
+            found.append((start, end, _OPEN_KIND))
+    return found
+
+
 class Redactor:
     """Which kinds of data are redacted; makes one CallRedactor per call."""
 
@@ -630,10 +647,13 @@ class CallRedactor:
         return redacted
 
     def redact_interim(self, speaker: str, text: str, *, language: str = "en") -> Redacted:
-        """Redact an interim (partial) utterance with the same rules; the context does not move on."""
-        return self._redact(text)[0]
+        """Redact an interim (partial) utterance at least as strictly as a final: the same rules,
+        and any other run of ``INTERIM_MASK_DIGITS`` or more digits is masked while the utterance
+        is open (it may be the start of a card whose keyword was misheard, or whose last digits
+        are still to come); the final judges it. The context does not move on."""
+        return self._redact(text, strict=True)[0]
 
-    def _redact(self, text: str) -> tuple[Redacted, dict[str, int]]:
+    def _redact(self, text: str, *, strict: bool = False) -> tuple[Redacted, dict[str, int]]:
         here = _find_mentions(text)
 
         def rank_at(start: int, end: int) -> list[str]:
@@ -641,14 +661,17 @@ class CallRedactor:
 
         patterns = _pattern_hits(text, set(rank_at(0, 0)))
         hits = list(patterns)
-        for run in _runs(_read_items(_tokenise(text, patterns))):
+        runs = _runs(_read_items(_tokenise(text, patterns)))
+        for run in runs:
             hits += _run_hits(run, rank_at)
-        hits.sort()
         mentions = {m.kind: m.start for m in sorted(here, key=lambda m: m.start)}
-        for start, _, kind in hits:
+        for start, _, kind in sorted(hits):
             if kind in _CONTINUED:  # the next chunk of this number needs no keyword of its own
                 mentions[kind] = max(start, mentions.get(kind, start))
-        return _build(text, [h for h in hits if h[2] in self._kinds]), mentions
+        hits = [h for h in hits if h[2] in self._kinds]
+        if strict:
+            hits += _open_runs(runs, hits)
+        return _build(text, sorted(hits)), mentions
 
 
 def _build(text: str, hits: Sequence[_Hit]) -> Redacted:

@@ -566,3 +566,33 @@ def test_redact_words_with_nothing_redacted_returns_the_words():
     text = " I have one question."
     words = [" I", " have", " one", " question."]
     assert redact_words(text, words, one(text)) == words
+
+
+# -- interims: at least as strict as finals (issue 13) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "interim",
+    [
+        "My Carter is 4-1-1-1-1-1-1-1-1-1-1-1",  # the keyword misheard, 12 digits so far
+        "my card number is four one one one one one",  # spoken, still being said
+        "it's 4111 1111",  # the first groups of a card
+        "four one one one",
+    ],
+)
+def test_an_open_digit_run_is_masked_in_interims(interim: str) -> None:
+    redacted = Redactor().new_call().redact_interim("customer", interim)
+    assert not any(ch.isdigit() for ch in redacted.text), redacted.text
+    assert "one one one" not in redacted.text
+
+
+def test_the_final_judges_what_the_interim_masked() -> None:
+    call = Redactor().new_call()
+    assert "[" in call.redact_interim("customer", "it costs 1500 dollars").text  # open: masked
+    assert call.redact("customer", "it costs 1500 dollars").text == "it costs 1500 dollars"  # an amount
+
+
+def test_short_numbers_stay_readable_in_interims() -> None:
+    assert Redactor().new_call().redact_interim("agent", "press 2 and wait 30 seconds").text == (
+        "press 2 and wait 30 seconds"
+    )
