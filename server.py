@@ -20,6 +20,7 @@ import uvicorn
 from assist.config import Settings, load_settings
 from assist.errors import AssistError
 from assist.services import Services
+from assist.web import access_log
 from assist.web.app import build_app
 
 log = logging.getLogger("assist.server")
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default=os.environ.get("ASSIST_LOG_LEVEL", "info"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    access_log.install()  # token values never reach a log line
     if args.config:
         os.environ["ASSIST_CONFIG"] = args.config
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
