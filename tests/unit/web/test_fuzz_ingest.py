@@ -164,7 +164,7 @@ def test_audiohook_adapter_never_fails_unexpectedly(messages: list[dict[str, Any
 
 
 @FUZZ
-@given(st.dictionaries(st.sampled_from(list(OPEN["parameters"]) + ["language", "customConfig"]), json_values))
+@given(st.dictionaries(st.sampled_from([*OPEN["parameters"], "language", "customConfig"]), json_values))
 def test_audiohook_open_parameters_of_any_shape(parameters: dict[str, Any]) -> None:
     adapter = AudioHookAdapter(AudioHookProtocol(SESSION, ORG), close_flush_s=0.1)
     feed(adapter, [text({**OPEN, "parameters": {**OPEN["parameters"], **parameters}})])
