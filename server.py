@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import sys
+from pathlib import Path
 from types import FrameType
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from PyPI packages, never a hub
@@ -56,14 +57,26 @@ def call_log(settings: Settings) -> str:
     return f"SQLite {settings.database_url or settings.data_dir / 'calls.db'}"
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def print_urls(settings: Settings, host: str, port: int) -> None:
+    """The start banner. Links carry tokens only on a loopback demo; a server others can reach
+    writes them to a file only its user can read, so no token lands in a shared log."""
     base = settings.public_url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     ws = base.replace("http", "ws", 1)
+    links = {
+        f"Agent sidebar ({DEMO_AGENT}):": f"{base}/sidebar?agent={DEMO_AGENT}&token={settings.agent_token(DEMO_AGENT)}",
+        "Supervisor:": f"{base}/supervisor?token={settings.role_token('supervisor')}",
+        "Quality review (QA):": f"{base}/qa?token={settings.role_token('qa')}",
+    }
+    show_tokens = host in LOOPBACK and settings.public_url is None
+    if not show_tokens:
+        path = write_links(settings.data_dir / "links.txt", links)
+        links = {label: url.split("token=")[0] + f"token=… (see {path})" for label, url in links.items()}
     lines = [
         f"assist is running on {base}",
-        f"  Agent sidebar ({DEMO_AGENT}): {base}/sidebar?agent={DEMO_AGENT}&token={settings.agent_token(DEMO_AGENT)}",
-        f"  Supervisor:                  {base}/supervisor?token={settings.role_token('supervisor')}",
-        f"  Quality review (QA):         {base}/qa?token={settings.role_token('qa')}",
+        *(f"  {label:<29}{url}" for label, url in links.items()),
         f"  Call log:                    {call_log(settings)}  (QA API: {base}/api/openapi.json)",
         f"  Native ingest:               {ws}/native",
         f"  Twilio Media Streams:        {ws}/twilio",
@@ -74,6 +87,15 @@ def print_urls(settings: Settings, host: str, port: int) -> None:
     if "ASSIST_SECRET_KEY" not in os.environ:
         lines.append("  (tokens change at every start: set ASSIST_SECRET_KEY to keep them)")
     print("\n".join(lines), flush=True)
+
+
+def write_links(path: Path, links: dict[str, str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.writelines(f"{label} {url}\n" for label, url in links.items())
+    os.chmod(path, 0o600)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
