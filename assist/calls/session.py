@@ -112,7 +112,6 @@ class CallSession:
         # them: its receive loop never waits behind voice detection, so pings, closes and
         # other calls' messages are answered however busy the speech core is.
         self._audio: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        self.audio_backlog_s = 0.0
         self._ticker: asyncio.Task[None] | None = None
         self._guider: asyncio.Task[None] | None = None
         self._handover: asyncio.Task[None] | None = None
@@ -170,7 +169,6 @@ class CallSession:
         """Queue 16 kHz audio of one speaker; never waits."""
         if self.ended or not len(samples):
             return
-        self.audio_backlog_s += len(samples) / TARGET_RATE_HZ
         self._audio.put_nowait(("audio", (speaker, samples)))
 
     def pause(self) -> None:
@@ -189,7 +187,6 @@ class CallSession:
             try:
                 if kind == "audio":
                     speaker, samples = value
-                    self.audio_backlog_s = max(0.0, self.audio_backlog_s - len(samples) / TARGET_RATE_HZ)
                     await self._push(speaker, samples)
                 elif kind == "pause":
                     await self._pause()

@@ -152,6 +152,8 @@ class RedisBus(LiveBus):
             "connected": self._up.is_set(),
             "nodes_seen": sorted(i for i, t in self._seen.items() if time.monotonic() - t < self.dead_after_s),
             "outages": self.outages,
+            "resyncs": self.resyncs,
+            "calls_interrupted": self.interrupted,
             "queued": len(self._outgoing),
         }
 

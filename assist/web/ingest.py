@@ -22,7 +22,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -106,7 +106,6 @@ class IngestState:
     end_reason: str = "disconnected"
     forwarder: asyncio.Task[None] | None = None
     ending: asyncio.Task[None] | None = None
-    notes: dict[str, object] = field(default_factory=dict)
 
 
 class IngestAdapter(abc.ABC):
@@ -141,9 +140,9 @@ class IngestAdapter(abc.ABC):
             await sender.send(step.reply)
         return True
 
-    def events(self, message: Message) -> list[Message] | None:
-        """What of a call event goes back to the client (None: this protocol wants none)."""
-        return None
+    def events(self, message: Message) -> list[Message]:
+        """What of a call event goes back to the client (when ``forwards_events``)."""
+        return []
 
     async def after_close(self, websocket: WebSocket) -> None:  # noqa: B027
         """Wait for whatever the protocol expects once the call is closed."""
@@ -265,13 +264,11 @@ async def _open(step: Open, state: IngestState, sender: Sender, services: Servic
 
 async def _forward(outbox: Outbox, sender: Sender, adapter: IngestAdapter) -> None:
     while (message := await outbox.get()) is not None:
-        if message.get("type") == "call_ended":
-            for item in adapter.events(message) or []:
-                await sender.send(item)
-            return
-        for item in adapter.events(message) or []:
+        for item in adapter.events(message):
             if not await sender.send(item):
                 return
+        if message.get("type") == "call_ended":
+            return
 
 
 def _end_in_background(state: IngestState) -> None:

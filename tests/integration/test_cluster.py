@@ -15,7 +15,7 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -79,9 +79,9 @@ def live_calls(node: Node) -> list[dict]:
     return httpx.get(f"{node.url}/api/live/calls", params={"token": token}, timeout=10).json()["calls"]
 
 
-async def until(check: object, what: str, timeout_s: float = WAIT_S) -> None:
+async def until(check: Callable[[], object], what: str, timeout_s: float = WAIT_S) -> None:
     deadline = time.monotonic() + timeout_s
-    while not check():  # type: ignore[operator]
+    while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.1)
 
