@@ -106,6 +106,8 @@ def read_client_log(text: str) -> dict[str, Any]:
     refused = re.findall(r"Disconnect in state OPENING, reason: (\w+), info: \"([^\"]*)\"", text)
     return {
         "sessions_created": len(re.findall(r"Session \d+ of \d+ created", text)),
+        # The client's last line: without it the log was cut short and the counts are a floor.
+        "log_complete": "All sessions disconnected" in text,
         "opened": text.count("onOpenedMessage - Session open!"),
         "refused_at_open": len(refused),
         "refusal_reasons": sorted({info for _, info in refused})[:5],
