@@ -90,6 +90,9 @@ _CONTEXT_ACCEPTS: dict[str, Callable[[str], bool]] = {
 }
 
 
+UNEXPLAINED_DIGITS = 9  # a bare run this long, that no rule explains (amounts, dates, times are excluded)
+
+
 def _shape_kind(digits: str, plus: bool) -> str | None:
     """A kind known from the digits alone (a check digit, a numbering plan), no context needed."""
     if resident_id_ok(digits):
@@ -146,13 +149,24 @@ def run_hits(run: Run, rank_at: Callable[[int, int], list[str]]) -> list[Hit]:
             if score > best[i]:
                 best[i], pick[i] = score, (j, kind)
     hits: list[Hit] = []
-    i = 0
+    i, loose = 0, 0  # loose: where the digits no rule explained began
     while i < n:
         choice = pick[i]
         if choice is None:
             i += 1
             continue
+        hits += _unexplained(items[loose:i])
         j, kind = choice
         hits.append((items[i].start, items[j - 1].end, kind))
-        i = j
-    return hits
+        i = loose = j
+    return hits + _unexplained(items[loose:n])
+
+
+def _unexplained(items: Sequence[Item]) -> list[Hit]:
+    """Nobody reads out this many digits unless they are an account, a card or an ID: digits that no
+    rule explained (amounts, dates and times are excluded before) are masked as an account, so a
+    misheard keyword ("my Carter is 4-1-1-1…") never lets most of a card through."""
+    numbers = [it for it in items if it.kind == "num" and not it.excluded]
+    if sum(len(it.digits) for it in numbers) < UNEXPLAINED_DIGITS or any(it.excluded for it in items):
+        return []
+    return [(numbers[0].start, numbers[-1].end, "account")]
