@@ -18,6 +18,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from PyPI packages, 
 
 import uvicorn
 
+from assist.access.gate import AccessGate
 from assist.config import Settings, load_settings
 from assist.errors import AssistError
 from assist.services import Services
@@ -57,26 +58,27 @@ def call_log(settings: Settings) -> str:
     return f"SQLite {settings.database_url or settings.data_dir / 'calls.db'}"
 
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def print_urls(settings: Settings, host: str, port: int) -> None:
-    """The start banner. Links carry tokens only on a loopback demo; a server others can reach
-    writes them to a file only its user can read, so no token lands in a shared log."""
+def print_urls(settings: Settings, host: str, port: int, access: AccessGate | None = None) -> None:
+    """The start banner. It never prints a token (stdout ends up in shared logs): the sign-in
+    links, with tokens in their #fragment (never sent to a server), go to a file only this user
+    can read."""
     base = settings.public_url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     ws = base.replace("http", "ws", 1)
+    supervisor, qa = settings.role_token("supervisor"), settings.role_token("qa")
+    rotated = "<the token from `assist access rotate`>"
+    if access is not None:  # a role whose token was rotated: its current token is the operator's
+        supervisor = supervisor if access.authenticate(supervisor) else rotated
+        qa = qa if access.authenticate(qa) else rotated
     links = {
-        f"Agent sidebar ({DEMO_AGENT}):": f"{base}/sidebar?agent={DEMO_AGENT}&token={settings.agent_token(DEMO_AGENT)}",
-        "Supervisor:": f"{base}/supervisor?token={settings.role_token('supervisor')}",
-        "Quality review (QA):": f"{base}/qa?token={settings.role_token('qa')}",
+        f"Agent sidebar ({DEMO_AGENT}):": f"{base}/sidebar?agent={DEMO_AGENT}#token={settings.agent_token(DEMO_AGENT)}",
+        "Supervisor:": f"{base}/supervisor#token={supervisor}",
+        "Quality review (QA):": f"{base}/qa#token={qa}",
     }
-    show_tokens = host in LOOPBACK and settings.public_url is None
-    if not show_tokens:
-        path = write_links(settings.data_dir / "links.txt", links)
-        links = {label: url.split("token=")[0] + f"token=… (see {path})" for label, url in links.items()}
+    path = write_links(settings.data_dir / "links.txt", links)
     lines = [
         f"assist is running on {base}",
-        *(f"  {label:<29}{url}" for label, url in links.items()),
+        f"  Sign-in links (agent, supervisor, QA): {path}  (readable by you only; agent tokens last "
+        f"{settings.agent_token_ttl_s / 3600:g} h; more with `python -m assist access token AGENT`)",
         f"  Call log:                    {call_log(settings)}  (QA API: {base}/api/openapi.json)",
         f"  Native ingest:               {ws}/native",
         f"  Twilio Media Streams:        {ws}/twilio",
@@ -84,8 +86,6 @@ def print_urls(settings: Settings, host: str, port: int) -> None:
         + ("" if settings.audiohook_api_key else "  (disabled: set ASSIST_AUDIOHOOK_API_KEY)"),
         "  Health: /healthz  Ready: /readyz  Metrics: /metrics",
     ]
-    if "ASSIST_SECRET_KEY" not in os.environ:
-        lines.append("  (tokens change at every start: set ASSIST_SECRET_KEY to keep them)")
     print("\n".join(lines), flush=True)
 
 
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
     )
     server = AssistServer(config, services)
-    print_urls(settings, settings.host, settings.port)
+    print_urls(settings, settings.host, settings.port, services.access)
     try:
         server.run()
     finally:

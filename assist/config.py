@@ -28,8 +28,13 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535)
     public_url: str | None = None  # how platforms reach us, for the URLs we print
 
-    # Security. Tokens left unset for agents/supervisors are derived from secret_key.
-    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
+    # Security. Agent tokens are signed with secret_key; role tokens left unset are derived from
+    # it. Unset, load_settings keeps one in data_dir/secret_key (so tokens survive a restart).
+    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32), min_length=16)
+    agent_token_ttl_s: float = Field(12 * 3600.0, gt=0)  # an agent token lasts a shift
+    ticket_ttl_s: float = Field(30.0, gt=0, le=300)  # a page's pass for one websocket
+    access_file: Path | None = None  # rotated role tokens, revoked agents; None: data_dir/access.json
+    twilio_auth_token: str | None = None  # when set, /twilio requires a valid X-Twilio-Signature
     audiohook_api_key: str | None = None  # required for /audiohook (HTTP 401 otherwise)
     audiohook_client_secret: str | None = None  # base64; when set, signatures are required
     audiohook_max_clock_skew_s: float = 5.0
@@ -108,13 +113,18 @@ class Settings(BaseSettings):
                 raise ValueError("must be base64 (as Genesys shows the client secret)") from error
         return value
 
-    def agent_token(self, agent_id: str) -> str:
-        """A sidebar token for one agent: an HMAC of the agent id, so nothing needs storing."""
-        import hashlib
-        import hmac
+    def agent_token(self, agent_id: str, ttl_s: float | None = None) -> str:
+        """A signed sidebar token for one agent that expires (assist.access.tokens); nothing
+        needs storing, and ``assist access revoke`` ends the ones already issued."""
+        import time
 
-        digest = hmac.new(self.secret_key.encode(), f"agent:{agent_id}".encode(), hashlib.sha256)
-        return digest.hexdigest()[:32]
+        from assist.access.tokens import issue_agent_token
+
+        return issue_agent_token(self.secret_key, agent_id, now_s=time.time(), ttl_s=ttl_s or self.agent_token_ttl_s)
+
+    @property
+    def access_path(self) -> Path:
+        return self.access_file or self.data_dir / "access.json"
 
     def role_token(self, role: Literal["supervisor", "qa"]) -> str:
         configured = self.supervisor_token if role == "supervisor" else self.qa_token
@@ -138,7 +148,32 @@ def load_settings(**overrides: Any) -> Settings:
     env_keys = {key[len("ASSIST_") :].lower() for key in os.environ if key.startswith("ASSIST_")}
     merged = {k: v for k, v in file_values.items() if k not in env_keys} | overrides
     try:
-        return Settings(**merged)
+        settings = Settings(**merged)
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in error.errors())
         raise ConfigError(f"invalid configuration: {problems}") from error
+    if "secret_key" not in merged and "secret_key" not in env_keys:
+        settings = settings.model_copy(update={"secret_key": persisted_secret(settings.data_dir / "secret_key")})
+    return settings
+
+
+def persisted_secret(path: Path) -> str:
+    """The node's own secret, made once (owner-only) so tokens outlive a restart; a fleet sets
+    ASSIST_SECRET_KEY on every node instead."""
+    try:
+        secret = path.read_text().strip()
+        if len(secret) >= 16:
+            return secret
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error}") from error
+    secret = secrets.token_urlsafe(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secret + "\n")
+    except OSError as error:
+        raise ConfigError(f"cannot write {path} (or set ASSIST_SECRET_KEY): {error}") from error
+    return secret

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from assist.access.gate import AccessGate
+from assist.access.tokens import ROLES
 from assist.calllog.recorder import CallRecorder
 from assist.calllog.redact import Redactor
 from assist.calllog.store import CallStore, open_store
@@ -34,6 +36,7 @@ class Services:
     metrics: Metrics
     recorder: CallRecorder
     desk: CallDesk  # this node's calls
+    access: AccessGate  # who may see what
     guidance: GuidanceService | None = None
 
     @classmethod
@@ -100,8 +103,21 @@ class Services:
             redact_live=settings.redact_live,
             transfer_window_s=settings.transfer_window_s,
         )
+        access = AccessGate(
+            settings.secret_key,
+            {role: settings.role_token(role) for role in ROLES},
+            settings.access_path,
+            ticket_ttl_s=settings.ticket_ttl_s,
+        )
         services = cls(
-            settings=settings, stt=stt, live=live, metrics=metrics, recorder=recorder, desk=desk, guidance=guidance
+            settings=settings,
+            stt=stt,
+            live=live,
+            metrics=metrics,
+            recorder=recorder,
+            desk=desk,
+            access=access,
+            guidance=guidance,
         )
         return services
 

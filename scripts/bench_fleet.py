@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 from cluster import AUDIOHOOK_KEY, AUDIOHOOK_SECRET, SECRET_KEY, Cluster  # noqa: E402
 
 from assist.bench.clients import StreamResult, stream_native, watch_sidebar  # noqa: E402
-from assist.config import Settings  # noqa: E402
+from assist.bench.launcher import agent_ticket  # noqa: E402
 from assist.stt.cpu import describe_cpu  # noqa: E402
 
 OUT = REPO_ROOT / "docs" / "bench" / "fleet"
@@ -185,7 +185,6 @@ def client_bench(args: argparse.Namespace) -> None:
 
 
 async def fanout_run(cluster: Cluster, calls: int) -> dict[str, Any]:
-    settings = Settings(secret_key=SECRET_KEY)
     files = sorted(SHARED_CALLS.glob("*.flac"))[:calls]
     owner, remote = cluster.nodes[0], cluster.nodes[1]
     results = []
@@ -195,7 +194,7 @@ async def fanout_run(cluster: Cluster, calls: int) -> dict[str, Any]:
         local_view, remote_view = StreamResult(), StreamResult()
         stops = [asyncio.Event(), asyncio.Event()]
         urls = [
-            f"{node.url.replace('http', 'ws', 1)}/ws/sidebar?agent={agent}&token={settings.agent_token(agent)}"
+            f"{node.url.replace('http', 'ws', 1)}/ws/sidebar?agent={agent}&ticket={agent_ticket(SECRET_KEY, agent)}"
             for node in (owner, remote)
         ]
         connected = [asyncio.Event(), asyncio.Event()]

@@ -253,8 +253,8 @@ class Cluster:
         print(f"redis: {self.redis_url}")
         assert self.postgres is not None
         print(f"postgres: {self.postgres.url}")
-        print(f"supervisor: {self.entry}/supervisor?token={settings.role_token('supervisor')}")
-        print(f"sidebar (demo-agent): {self.entry}/sidebar?agent=demo-agent&token={settings.agent_token('demo-agent')}")
+        print(f"supervisor: {self.entry}/supervisor#token={settings.role_token('supervisor')}")
+        print(f"sidebar (demo-agent): {self.entry}/sidebar?agent=demo-agent#token={settings.agent_token('demo-agent')}")
         audiohook = f"{self.entry.replace('http', 'ws', 1)}/audiohook"
         print(f"audiohook: {audiohook}  (X-API-KEY {AUDIOHOOK_KEY}, client secret {AUDIOHOOK_SECRET})")
         print("logs: var/cluster/*.log   stop: make cluster-down")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,10 +37,18 @@ def stt_service() -> Iterator[object]:
     service.close()
 
 
+async def until(check: Callable[[], object], what: str, timeout_s: float = 60.0) -> None:
+    """Wait for a condition, not for a guessed time; the limit is for a very slow machine."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
 # -- a live server in this process (shares the session's loaded model) ----------------------------
 
 AUDIOHOOK_KEY = "test-audiohook-key"
-SECRET_KEY = "test-secret"
+SECRET_KEY = "test-secret-key-0123"
 
 
 class LiveServer:
@@ -51,8 +61,22 @@ class LiveServer:
     def agent_token(self, agent_id: str) -> str:
         return self.services.settings.agent_token(agent_id)  # type: ignore[attr-defined]
 
+    def ticket(self, token: str) -> str:
+        """A websocket ticket, as POST /api/ticket would give one (tests of other things)."""
+        access = self.services.access  # type: ignore[attr-defined]
+        principal = access.authenticate(token)
+        assert principal is not None, "not a valid token"
+        return str(access.issue_ticket(principal))
+
     def sidebar_url(self, agent_id: str) -> str:
-        return f"{self.ws}/ws/sidebar?agent={agent_id}&token={self.agent_token(agent_id)}"
+        return f"{self.ws}/ws/sidebar?agent={agent_id}&ticket={self.ticket(self.agent_token(agent_id))}"
+
+    def supervisor_url(self, call_id: str | None = None) -> str:
+        query = f"call={call_id}&" if call_id else ""
+        return f"{self.ws}/ws/supervisor?{query}ticket={self.ticket(self.supervisor_token)}"
+
+    def headers(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
 
     @property
     def supervisor_token(self) -> str:
@@ -96,11 +120,14 @@ def serve_in_thread(
     from assist.services import Services
     from assist.web.app import build_app
 
+    access_file = ARTIFACTS / f"access-{node_id}.json"  # each session starts with no rotation or revocation
+    access_file.unlink(missing_ok=True)
     settings = Settings(
         port=free_port(),
         secret_key=SECRET_KEY,
         audiohook_api_key=AUDIOHOOK_KEY,
         data_dir=ARTIFACTS / "server-data",  # the knowledge-base index cache survives between runs
+        access_file=access_file,
         database_url=database_url,
         node_id=node_id,
     )

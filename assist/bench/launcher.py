@@ -82,8 +82,18 @@ class Target:
         return Settings.model_construct(secret_key=self.secret_key).agent_token(agent_id)
 
     def sidebar_url(self, agent_id: str) -> str | None:
-        token = self.agent_token(agent_id)
-        return None if token is None else f"{self.ws}/ws/sidebar?agent={agent_id}&token={token}"
+        """With a ticket signed by the server's secret, as POST /api/ticket would give one."""
+        if self.secret_key is None:
+            return None
+        return f"{self.ws}/ws/sidebar?agent={agent_id}&ticket={agent_ticket(self.secret_key, agent_id)}"
+
+
+def agent_ticket(secret_key: str, agent_id: str) -> str:
+    from assist.access.tokens import Principal, issue_ticket
+
+    now_s = time.time()
+    principal = Principal("agent", agent_id=agent_id, issued_ms=int(now_s * 1000), expires_s=now_s + 3600)
+    return issue_ticket(secret_key, principal, now_s=now_s, ttl_s=60)
 
 
 def free_port() -> int:

@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 
-from assist.cli import call, calls, kb, transcribe
+from assist.cli import access, call, calls, kb, transcribe
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     call.register(commands)
     kb.register(commands)
     calls.register(commands)
+    access.register(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -1,8 +1,9 @@
 """Token values never reach a log line: the access log's request paths are cleaned of them.
 
-Browsers cannot set headers on a websocket, so the pages pass their token as ``?token=``; uvicorn's
-access log would write it out with the path. This filter masks every ``token``/``ticket``/``key``
-query value (and a bearer value wherever it appears) before the record is formatted.
+Our pages put no token in a URL (a fragment for the sign-in link, a single-use ticket for a
+websocket: assist/web/auth.py), but clients written by others may still send ``?token=``, and
+uvicorn's access log would write it out with the path. This filter masks every
+``token``/``ticket``/``key`` query value (and a bearer value wherever it appears) first.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from assist.calls.fleet import attach
 from assist.errors import AssistError
 from assist.ingest.signature import SignatureVerifier
 from assist.services import Services
-from assist.web.auth import agent_allowed, bearer, role_allowed
+from assist.web.auth import is_role, request_principal
 from assist.web.ingest_audiohook import audiohook_endpoint
 from assist.web.ingest_native import native_endpoint
 from assist.web.ingest_twilio import twilio_endpoint
@@ -94,7 +94,7 @@ def page(name: str):  # type: ignore[no-untyped-def]
 
 async def live_calls(request: Request) -> Response:
     services: Services = request.app.state.services
-    if not role_allowed(services.settings, "supervisor", bearer(request.headers, request.query_params)):
+    if not is_role(request_principal(services.access, request.headers), "supervisor"):
         return JSONResponse({"error": "supervisor token required"}, status_code=401)
     return JSONResponse({"calls": services.hub.live_calls()})
 
@@ -102,10 +102,9 @@ async def live_calls(request: Request) -> Response:
 async def live_call(request: Request) -> Response:
     services: Services = request.app.state.services
     call = services.hub.calls.get(request.path_params["call_id"])
-    token = bearer(request.headers, request.query_params)
-    is_supervisor = role_allowed(services.settings, "supervisor", token)
-    is_owner = call is not None and agent_allowed(services.settings, call.agent_id, token)
-    if not (is_supervisor or is_owner):
+    principal = request_principal(services.access, request.headers)
+    is_owner = call is not None and principal is not None and principal.is_agent(call.agent_id)
+    if not (is_role(principal, "supervisor") or is_owner):
         return JSONResponse({"error": "not authorised for this call"}, status_code=401)
     if call is None:
         return JSONResponse({"error": "no such live call"}, status_code=404)
@@ -114,8 +113,7 @@ async def live_call(request: Request) -> Response:
 
 async def kb_status(request: Request) -> Response:
     services: Services = request.app.state.services
-    token = bearer(request.headers, request.query_params)
-    if not (role_allowed(services.settings, "supervisor", token) or role_allowed(services.settings, "qa", token)):
+    if not is_role(request_principal(services.access, request.headers), "supervisor", "qa"):
         return JSONResponse({"error": "supervisor or QA token required"}, status_code=401)
     if services.guidance is None:
         return JSONResponse({"error": "no knowledge base configured"}, status_code=404)
@@ -133,6 +131,21 @@ async def kb_status(request: Request) -> Response:
             )
         return JSONResponse({"reloaded": True, **status})
     return JSONResponse(services.guidance.status())
+
+
+async def ticket(request: Request) -> Response:
+    """A single-use pass of a few seconds for one websocket, so a page never puts its token in
+    a URL: ``POST /api/ticket`` with ``Authorization: Bearer``, then ``/ws/...?ticket=``."""
+    services: Services = request.app.state.services
+    principal = request_principal(services.access, request.headers)
+    if principal is None:
+        return JSONResponse({"error": "a valid token is required (Authorization: Bearer)"}, status_code=401)
+    body = {"ticket": services.access.issue_ticket(principal), "expires_in_s": services.access.ticket_ttl_s}
+    if principal.kind == "agent":
+        body["agent_id"] = principal.agent_id
+    else:
+        body["role"] = principal.kind
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 async def watch_knowledge_base(services: Services) -> None:
@@ -171,7 +184,7 @@ async def apply_retention(services: Services) -> None:
 class SecurityHeaders:
     """Headers every HTTP response carries: the pages load only their own scripts and styles,
     talk only to their own origin, are framed only where configured (an agent desktop), and
-    leak no URL (tokens travel in some) to other sites."""
+    leak no URL (a call id, a search) to other sites."""
 
     def __init__(self, app: ASGIApp, frame_ancestors: str) -> None:
         self.app = app
@@ -208,6 +221,7 @@ def build_app(services: Services) -> Starlette:
             asyncio.create_task(watch_knowledge_base(services)),
             asyncio.create_task(services.recorder.retry_forever()),
             asyncio.create_task(apply_retention(services)),
+            asyncio.create_task(services.access.watch()),
         ]
         try:
             yield
@@ -239,6 +253,7 @@ def build_app(services: Services) -> Starlette:
             Route("/api/calls/{call_id}/note", call_note),
             Route("/api/qa/agents", qa_only(agent_stats)),
             Route("/api/live/calls/{call_id}/transfer", transfer, methods=["POST"]),
+            Route("/api/ticket", ticket, methods=["POST"]),
             Route("/api/kb", kb_status, methods=["GET", "POST"]),
             Route("/api/kb/reload", kb_status, methods=["POST"]),
             WebSocketRoute("/audiohook", audiohook_endpoint),

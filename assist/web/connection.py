@@ -78,7 +78,7 @@ async def forward(
 async def accept_ingest(websocket: WebSocket) -> Services | None:
     """Check the ingest token and accept; None when the connection was refused."""
     services: Services = websocket.app.state.services
-    if not ingest_allowed(services.settings, bearer(websocket.headers, websocket.query_params)):
+    if not ingest_allowed(services.settings, bearer(websocket.headers)):
         await websocket.close(CLOSE_POLICY, "invalid or missing ingest token")
         return None
     await websocket.accept()

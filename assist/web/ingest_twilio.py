@@ -20,7 +20,9 @@ from assist.calls.session import CallMetadata
 from assist.errors import ProtocolError
 from assist.events import SPEAKERS, Speaker
 from assist.ingest import twilio
-from assist.web.connection import CLOSE_TRY_AGAIN, Sender, accept_ingest
+from assist.ingest.twilio_signature import signature_valid
+from assist.services import Services
+from assist.web.connection import CLOSE_POLICY, CLOSE_TRY_AGAIN, Sender, accept_ingest
 from assist.web.ingest import Audio, Close, IngestAdapter, Open, Step, serve
 
 log = logging.getLogger(__name__)
@@ -87,7 +89,29 @@ class TwilioAdapter(IngestAdapter):
         return True
 
 
+def signed_by_twilio(websocket: WebSocket, auth_token: str, public_url: str | None) -> bool:
+    """The upgrade carries Twilio's signature over the URL the TwiML named: this server's public
+    URL when configured, else the Host it was reached at (a proxy may have changed the scheme)."""
+    query = f"?{websocket.url.query}" if websocket.url.query else ""
+    path = websocket.url.path + query
+    urls = [f"wss://{websocket.headers.get('host', '')}{path}"]
+    if public_url:
+        urls.insert(0, public_url.rstrip("/") + path)
+    return signature_valid(auth_token, websocket.headers.get("x-twilio-signature"), urls)
+
+
 async def twilio_endpoint(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    auth_token = services.settings.twilio_auth_token
+    if auth_token is not None:
+        # Twilio can set no header of ours and no query string: its signature is the credential.
+        if not signed_by_twilio(websocket, auth_token, services.settings.public_url):
+            log.info("twilio: upgrade without a valid X-Twilio-Signature refused")
+            await websocket.close(CLOSE_POLICY, "invalid or missing X-Twilio-Signature")
+            return
+        await websocket.accept()
+        await serve(websocket, services, TwilioAdapter())
+        return
     accepted = await accept_ingest(websocket)
     if accepted is not None:
         await serve(websocket, accepted, TwilioAdapter())

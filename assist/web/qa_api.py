@@ -23,7 +23,7 @@ from assist.calllog.recorder import StoreUnavailable
 from assist.calllog.replay import schedule
 from assist.calllog.store import CallQuery, CallStore, StoreError
 from assist.services import Services
-from assist.web.auth import agent_allowed, bearer, origin_allowed, role_allowed
+from assist.web.auth import is_role, origin_allowed, request_principal, websocket_principal
 from assist.web.qa_schema import Transfer, openapi
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def qa_only(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
-        if not role_allowed(services.settings, "qa", bearer(request.headers, request.query_params)):
+        if not is_role(request_principal(services.access, request.headers), "qa"):
             return _error("QA token required (Authorization: Bearer ASSIST_QA_TOKEN)", 401)
         try:
             return await handler(request, services)
@@ -208,11 +208,11 @@ async def call_note(request: Request) -> Response:
 
     services: Services = request.app.state.services
     call_id = request.path_params["call_id"]
-    token = bearer(request.headers, request.query_params)
+    principal = request_principal(services.access, request.headers)
     session = services.sessions.get(call_id)
-    allowed = role_allowed(services.settings, "qa", token) or role_allowed(services.settings, "supervisor", token)
-    if not allowed and session is not None:
-        allowed = agent_allowed(services.settings, session.live.agent_id, token)
+    allowed = is_role(principal, "qa", "supervisor")
+    if not allowed and session is not None and principal is not None:
+        allowed = principal.is_agent(session.live.agent_id)
     if not allowed:
         return _error("QA or supervisor token, or the call's agent token, required", 401)
     if session is not None:
@@ -233,10 +233,10 @@ async def transfer(request: Request) -> Response:
     """Move a live call to another agent (the supervisor, or the agent who has the call)."""
     services: Services = request.app.state.services
     call_id = request.path_params["call_id"]
-    token = bearer(request.headers, request.query_params)
+    principal = request_principal(services.access, request.headers)
     call = services.hub.calls.get(call_id)  # this node's, or a replica of another node's
-    allowed = role_allowed(services.settings, "supervisor", token) or (
-        call is not None and agent_allowed(services.settings, call.agent_id, token)
+    allowed = is_role(principal, "supervisor") or (
+        call is not None and principal is not None and principal.is_agent(call.agent_id)
     )
     if not allowed:
         return _error("supervisor token, or the call's agent token, required", 401)
@@ -270,8 +270,8 @@ async def replay_endpoint(websocket: WebSocket) -> None:
     if not origin_allowed(services.settings, websocket.headers):
         await websocket.close(code=1008, reason="origin not allowed")
         return
-    if not role_allowed(services.settings, "qa", bearer(websocket.headers, websocket.query_params)):
-        await websocket.close(code=1008, reason="QA token required")
+    if not is_role(websocket_principal(services.access, websocket.headers, websocket.query_params), "qa"):
+        await websocket.close(code=1008, reason="QA ticket or token required")
         return
     call_id = websocket.path_params["call_id"]
     try:

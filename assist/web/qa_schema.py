@@ -168,8 +168,9 @@ def openapi() -> dict[str, Any]:
             "title": "assist QA API",
             "version": "1",
             "description": "The call log for quality review. Every endpoint needs the QA role's bearer token "
-            "(ASSIST_QA_TOKEN; agents do not have it). Replay: websocket /ws/replay/{call_id}?token=T&speed=N "
-            "sends the stored events with their original timing, N times faster.",
+            "(ASSIST_QA_TOKEN; agents do not have it), in the Authorization header: a token in the URL is "
+            "never accepted. Replay: websocket /ws/replay/{call_id}?ticket=K&speed=N, with a single-use "
+            "ticket K from POST /api/ticket, sends the stored events with their original timing, N times faster.",
         },
         "components": {
             "schemas": schemas["$defs"],
@@ -241,6 +242,34 @@ def openapi() -> dict[str, Any]:
                         {"name": "platform_call_id", "in": "path", "required": True, "schema": {"type": "string"}}
                     ],
                     "responses": {"200": _json("CallLegs", "every leg of that conversation"), **ERRORS},
+                }
+            },
+            "/api/ticket": {
+                "post": {
+                    "summary": "A single-use pass of a few seconds for one websocket (sidebar, supervisor, replay), "
+                    "bought with any valid token, so that no token travels in a URL",
+                    "operationId": "getTicket",
+                    "security": [{"qa": []}],
+                    "responses": {
+                        "200": {
+                            "description": "the ticket, its lifetime, and whom it speaks for",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["ticket", "expires_in_s"],
+                                        "properties": {
+                                            "ticket": {"type": "string"},
+                                            "expires_in_s": {"type": "number"},
+                                            "agent_id": {"type": "string"},
+                                            "role": {"type": "string", "enum": ["supervisor", "qa"]},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "401": _json("Error", "no valid token"),
+                    },
                 }
             },
             "/api/qa/agents": {

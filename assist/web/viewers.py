@@ -9,11 +9,12 @@ import logging
 
 from starlette.websockets import WebSocket
 
+from assist.access.tokens import Principal
 from assist.calls.session import check_feedback
 from assist.live.hub import Outbox
 from assist.messages import error_message
 from assist.services import Services
-from assist.web.auth import agent_allowed, bearer, origin_allowed, role_allowed
+from assist.web.auth import is_role, origin_allowed, websocket_principal
 from assist.web.connection import CLOSE_POLICY, CLOSE_TRY_AGAIN, Sender, forward
 
 log = logging.getLogger(__name__)
@@ -25,13 +26,14 @@ async def sidebar_endpoint(websocket: WebSocket) -> None:
     if not origin_allowed(services.settings, websocket.headers):
         await websocket.close(CLOSE_POLICY, "origin not allowed")
         return
-    if not agent_allowed(services.settings, agent_id, bearer(websocket.headers, websocket.query_params)):
-        await websocket.close(CLOSE_POLICY, "invalid agent or token")
+    principal = websocket_principal(services.access, websocket.headers, websocket.query_params)
+    if principal is None or not principal.is_agent(agent_id):
+        await websocket.close(CLOSE_POLICY, "invalid agent, ticket or token")
         return
     assert agent_id is not None
     await websocket.accept()
     outbox = services.hub.subscribe_agent(agent_id)
-    await _serve(websocket, services, outbox, agent_id=agent_id)
+    await _serve(websocket, services, outbox, principal, agent_id=agent_id)
 
 
 async def supervisor_endpoint(websocket: WebSocket) -> None:
@@ -39,8 +41,9 @@ async def supervisor_endpoint(websocket: WebSocket) -> None:
     if not origin_allowed(services.settings, websocket.headers):
         await websocket.close(CLOSE_POLICY, "origin not allowed")
         return
-    if not role_allowed(services.settings, "supervisor", bearer(websocket.headers, websocket.query_params)):
-        await websocket.close(CLOSE_POLICY, "invalid supervisor token")
+    principal = websocket_principal(services.access, websocket.headers, websocket.query_params)
+    if principal is None or not is_role(principal, "supervisor"):
+        await websocket.close(CLOSE_POLICY, "invalid supervisor ticket or token")
         return
     await websocket.accept()
     call_id = websocket.query_params.get("call")
@@ -50,21 +53,27 @@ async def supervisor_endpoint(websocket: WebSocket) -> None:
         await sender.send(error_message(f"no live call {call_id}", fatal=True))
         await sender.close(1000, "call not live")
         return
-    await _serve(websocket, services, outbox, agent_id=None)
+    await _serve(websocket, services, outbox, principal, agent_id=None)
 
 
-async def _serve(websocket: WebSocket, services: Services, outbox: Outbox, *, agent_id: str | None) -> None:
+async def _serve(
+    websocket: WebSocket, services: Services, outbox: Outbox, principal: Principal, *, agent_id: str | None
+) -> None:
     sender = Sender(websocket, services.settings.sidebar_send_timeout_s)
     forwarder = asyncio.create_task(forward(outbox, sender))
     reader = asyncio.create_task(_read(websocket, services, sender, agent_id))
+    # An open page loses its view when its token expires, is revoked or rotated away.
+    expiry = asyncio.create_task(services.access.wait_until_invalid(principal))
     try:
-        done, _ = await asyncio.wait({forwarder, reader}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({forwarder, reader, expiry}, return_when=asyncio.FIRST_COMPLETED)
         if forwarder in done and forwarder.result() is False:
             services.metrics.sidebar_overflows.inc()
             await sender.close(CLOSE_TRY_AGAIN, "too slow to keep up; reconnect to resume")
+        elif expiry in done:
+            await sender.close(CLOSE_POLICY, "token expired or revoked; sign in again")
     finally:
         services.hub.unsubscribe(outbox)
-        for task in (forwarder, reader):
+        for task in (forwarder, reader, expiry):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

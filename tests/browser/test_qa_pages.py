@@ -26,7 +26,7 @@ async def test_qa_finds_reads_and_replays_a_call(browser, live_server: LiveServe
     )
     page = await browser.new_page()
     try:
-        await page.goto(f"{live_server.http}/qa?token={live_server.qa_token}")
+        await page.goto(f"{live_server.http}/qa#token={live_server.qa_token}")
         await page.get_by_test_id("call-row").first.wait_for()
         await page.fill("input[name=agent]", "qa-page-agent")
         await page.get_by_test_id("search").fill("debit")
@@ -49,7 +49,7 @@ async def test_qa_finds_reads_and_replays_a_call(browser, live_server: LiveServe
         await page.select_option("[data-testid=speed]", "32")
         await page.get_by_test_id("play").click()
         # Locator assertions, not wait_for_function: the pages' CSP forbids evaluating strings.
-        await expect(page.get_by_test_id("replay-status")).to_have_text(re.compile(r"^finished"), timeout=20_000)
+        await expect(page.get_by_test_id("replay-status")).to_have_text(re.compile(r"^finished"), timeout=90_000)
         replayed = await page.get_by_test_id("replay-transcript").inner_text()
         assert "debit card" in replayed.lower()
         await page.screenshot(path=str(ARTIFACTS / "qa-call.png"), full_page=True)
@@ -60,7 +60,7 @@ async def test_qa_finds_reads_and_replays_a_call(browser, live_server: LiveServe
 async def test_qa_page_without_the_qa_token_shows_the_refusal(browser, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     page = await browser.new_page()
     try:
-        await page.goto(f"{live_server.http}/qa?token={live_server.agent_token('someone')}")
+        await page.goto(f"{live_server.http}/qa#token={live_server.agent_token('someone')}")
         await expect(page.get_by_test_id("status")).to_contain_text("QA token required")
         assert await page.get_by_test_id("call-row").count() == 0
     finally:

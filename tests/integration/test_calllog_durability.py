@@ -19,7 +19,7 @@ from assist.config import Settings
 from tests.serverproc import ServerProcess
 
 pytestmark = pytest.mark.model
-SECRET = "durability-secret"
+SECRET = "durability-secret-0123"
 
 
 def first_call(shared_data: Path) -> Path:
@@ -36,7 +36,10 @@ async def test_sigkill_loses_no_delivered_final(tmp_path: Path, shared_data: Pat
     fmt = AudioFormat("l16", int(rate), 2)
     frame = int(rate) // 10
     sidebar_finals: list[dict] = []
-    sidebar = await websockets.connect(f"{server.ws}/ws/sidebar?agent=alice&token={settings.agent_token('alice')}")
+    sidebar = await websockets.connect(
+        f"{server.ws}/ws/sidebar?agent=alice",
+        additional_headers={"Authorization": f"Bearer {settings.agent_token('alice')}"},
+    )
 
     async def watch() -> None:
         with contextlib.suppress(websockets.ConnectionClosed):

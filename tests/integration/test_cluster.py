@@ -66,17 +66,25 @@ def ws(url: str) -> str:
     return url.replace("http", "ws", 1)
 
 
+def ticket(node: Node, token: str) -> str:
+    return str(httpx.post(f"{node.url}/api/ticket", headers=bearer(token), timeout=10).json()["ticket"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 def sidebar(node: Node, agent: str) -> str:
-    return f"{ws(node.url)}/ws/sidebar?agent={agent}&token={SETTINGS.agent_token(agent)}"
+    return f"{ws(node.url)}/ws/sidebar?agent={agent}&ticket={ticket(node, SETTINGS.agent_token(agent))}"
 
 
 def follower(node: Node, call_id: str) -> str:
-    return f"{ws(node.url)}/ws/supervisor?call={call_id}&token={SETTINGS.role_token('supervisor')}"
+    return f"{ws(node.url)}/ws/supervisor?call={call_id}&ticket={ticket(node, SETTINGS.role_token('supervisor'))}"
 
 
 def live_calls(node: Node) -> list[dict]:
     token = SETTINGS.role_token("supervisor")
-    return httpx.get(f"{node.url}/api/live/calls", params={"token": token}, timeout=10).json()["calls"]
+    return httpx.get(f"{node.url}/api/live/calls", headers=bearer(token), timeout=10).json()["calls"]
 
 
 async def until(check: Callable[[], object], what: str, timeout_s: float = WAIT_S) -> None:
@@ -186,10 +194,10 @@ async def test_a_knowledge_base_reload_on_one_node_reaches_all(cluster: Cluster)
     token = SETTINGS.role_token("supervisor")
 
     def loaded_at(node: Node) -> float:
-        return float(httpx.get(f"{node.url}/api/kb", params={"token": token}, timeout=10).json()["loaded_at"])
+        return float(httpx.get(f"{node.url}/api/kb", headers=bearer(token), timeout=10).json()["loaded_at"])
 
     before = {node.name: loaded_at(node) for node in cluster.nodes}
-    reply = httpx.post(f"{cluster.nodes[0].url}/api/kb/reload", params={"token": token}, timeout=120)
+    reply = httpx.post(f"{cluster.nodes[0].url}/api/kb/reload", headers=bearer(token), timeout=120)
     assert reply.status_code == 200, reply.text
     await until(lambda: all(loaded_at(node) > before[node.name] for node in cluster.nodes), "every node reloaded", 180)
 
@@ -212,7 +220,7 @@ async def test_feedback_and_a_transfer_asked_of_other_nodes_are_done_by_the_owne
         # A transfer asked of a third node.
         token = SETTINGS.role_token("supervisor")
         reply = httpx.post(
-            f"{asked.url}/api/live/calls/{call_id}/transfer", params={"token": token}, json={"agent_id": second}
+            f"{asked.url}/api/live/calls/{call_id}/transfer", headers=bearer(token), json={"agent_id": second}
         )
         assert reply.status_code == 202, reply.text
         await until(lambda: before.of_call(call_id, "transferred"), "the first agent told where the call went")

@@ -15,7 +15,7 @@ import soundfile as sf
 from assist.bench.clients import AudioHookClient, StreamResult, stream_native, watch_sidebar
 from assist.guidance.engine import GuidanceService
 from assist.knowledge.corpus import KnowledgeError
-from tests.conftest import ARTIFACTS, AUDIOHOOK_KEY, REPO_ROOT, LiveServer
+from tests.conftest import ARTIFACTS, AUDIOHOOK_KEY, REPO_ROOT, LiveServer, until
 
 pytestmark = pytest.mark.model
 PATRICIA = "+12025550143"  # gold, frequent traveller, in kb/bank/customers.csv
@@ -30,8 +30,9 @@ def lost_card_call(shared_data: Path) -> np.ndarray:
 async def test_card_offer_and_profile_reach_the_sidebar(live_server: LiveServer, lost_card_call: np.ndarray) -> None:
     sidebar = StreamResult()
     stop = asyncio.Event()
-    watcher = asyncio.create_task(watch_sidebar(live_server.sidebar_url("agent-g"), sidebar, stop))
-    await asyncio.sleep(0.3)
+    connected = asyncio.Event()
+    watcher = asyncio.create_task(watch_sidebar(live_server.sidebar_url("agent-g"), sidebar, stop, connected))
+    await asyncio.wait_for(connected.wait(), 30)
     result = await stream_native(
         f"{live_server.ws}/native",
         lost_card_call,
@@ -40,7 +41,7 @@ async def test_card_offer_and_profile_reach_the_sidebar(live_server: LiveServer,
         agent_id="agent-g",
         speed=2.0,
     )
-    await asyncio.sleep(0.3)
+    await until(lambda: sidebar.of_type("call_ended"), "the sidebar to see the call end")
     stop.set()
     await watcher
     started = sidebar.of_type("call_started")[0]
@@ -128,7 +129,7 @@ def test_reload_keeps_the_old_knowledge_base_on_a_mistake(tmp_path: Path, guidan
 async def test_reload_endpoint(live_server: LiveServer) -> None:
     async with httpx.AsyncClient(base_url=live_server.http, timeout=60) as http:
         assert (await http.post("/api/kb/reload")).status_code == 401
-        response = await http.post("/api/kb/reload", params={"token": live_server.supervisor_token})
+        response = await http.post("/api/kb/reload", headers=live_server.headers(live_server.supervisor_token))
         assert response.status_code == 200 and response.json()["reloaded"] is True
-        status = (await http.get("/api/kb", params={"token": live_server.supervisor_token})).json()
+        status = (await http.get("/api/kb", headers=live_server.headers(live_server.supervisor_token))).json()
         assert status["articles"] >= 25 and status["customers"] > 0

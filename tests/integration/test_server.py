@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from assist.bench.clients import (
     watch_sidebar,
 )
 from assist.bench.scoring import wer
-from tests.conftest import AUDIOHOOK_KEY, LiveServer
+from tests.conftest import AUDIOHOOK_KEY, LiveServer, until
 
 pytestmark = pytest.mark.model
 CALL = "0002f70f7386445b"
@@ -99,9 +100,10 @@ async def test_audiohook_streams_a_call(live_server: LiveServer, call_audio: tup
     client = AudioHookClient(f"{live_server.ws}/audiohook", api_key=AUDIOHOOK_KEY)
     sidebar = StreamResult()
     stop = asyncio.Event()
-    watcher = asyncio.create_task(watch_sidebar(live_server.sidebar_url("agent-ah"), sidebar, stop))
-    await asyncio.sleep(0.3)
-    result = await client.stream(audio, ani="+15550002", agent_id="agent-ah", speed=3.0)
+    connected = asyncio.Event()
+    watcher = asyncio.create_task(watch_sidebar(live_server.sidebar_url("agent-ah"), sidebar, stop, connected))
+    await asyncio.wait_for(connected.wait(), 30)
+    result = await client.stream(audio, ani="+15550002", agent_id="agent-ah", speed=3.0, linger_s=60)
     stop.set()
     await watcher
     kinds = [m["type"] for _, m in result.messages]
@@ -131,8 +133,9 @@ async def test_twilio_streams_both_tracks(live_server: LiveServer, call_audio: t
     audio, refs = call_audio
     sidebar = StreamResult()
     stop = asyncio.Event()
-    watcher = asyncio.create_task(watch_sidebar(live_server.sidebar_url("agent-tw"), sidebar, stop))
-    await asyncio.sleep(0.3)
+    connected = asyncio.Event()
+    watcher = asyncio.create_task(watch_sidebar(live_server.sidebar_url("agent-tw"), sidebar, stop, connected))
+    await asyncio.wait_for(connected.wait(), 30)
     result = await stream_twilio(
         f"{live_server.ws}/twilio",
         audio,
@@ -141,7 +144,7 @@ async def test_twilio_streams_both_tracks(live_server: LiveServer, call_audio: t
         agent_id="agent-tw",
         speed=3.0,
     )
-    await asyncio.sleep(0.5)
+    await until(lambda: sidebar.of_type("call_ended"), "the sidebar to see the call end")
     stop.set()
     await watcher
     assert result.close_code == 1000
@@ -163,9 +166,10 @@ async def test_sidebar_reconnect_replays_the_call(live_server: LiveServer, call_
         await asyncio.sleep(0.1)
     stop_first.set()  # the desktop drops off mid-call ...
     await watcher
-    watcher = asyncio.create_task(watch_sidebar(url, second, stop_second))  # ... and comes back
+    # ... and comes back (with a new ticket: a ticket opens one websocket)
+    watcher = asyncio.create_task(watch_sidebar(live_server.sidebar_url("agent-rc"), second, stop_second))
     await streaming
-    await asyncio.sleep(0.5)
+    await until(lambda: second.of_type("call_ended"), "the sidebar to see the call end")
     stop_second.set()
     await watcher
     seen_first = [m["text"] for m in first.of_type("final")]
@@ -176,13 +180,15 @@ async def test_sidebar_reconnect_replays_the_call(live_server: LiveServer, call_
 
 async def test_agent_sees_only_own_calls(live_server: LiveServer) -> None:
     with pytest.raises(websockets.InvalidStatus) as refused:
-        async with websockets.connect(f"{live_server.ws}/ws/sidebar?agent=a1&token=wrong"):
+        async with websockets.connect(f"{live_server.ws}/ws/sidebar?agent=a1&ticket=wrong"):
             pass
     assert refused.value.response.status_code == 403
     async with httpx.AsyncClient(base_url=live_server.http) as http:
-        response = await http.get("/api/live/calls", params={"token": live_server.agent_token("a1")})
+        response = await http.get("/api/live/calls", headers=live_server.headers(live_server.agent_token("a1")))
         assert response.status_code == 401
         response = await http.get("/api/live/calls", params={"token": live_server.supervisor_token})
+        assert response.status_code == 401, "a token in the URL (and so in logs) is not accepted"
+        response = await http.get("/api/live/calls", headers=live_server.headers(live_server.supervisor_token))
         assert response.status_code == 200 and "calls" in response.json()
 
 
@@ -203,3 +209,28 @@ async def test_health_ready_and_metrics(live_server: LiveServer) -> None:
         "assist_errors_total",
     ):
         assert name in metrics, name
+
+
+async def test_an_open_sidebar_closes_when_its_token_expires_or_is_revoked(live_server: LiveServer) -> None:
+    from assist.access.policy import load_policy, revoke_agent, save_policy
+
+    settings = live_server.services.settings  # type: ignore[attr-defined]
+    short = settings.agent_token("agent-expiring", ttl_s=2)
+    async with websockets.connect(
+        f"{live_server.ws}/ws/sidebar?agent=agent-expiring&ticket={live_server.ticket(short)}"
+    ) as ws:
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 60)
+    assert ws.close_code == 1008 and "expired" in (ws.close_reason or "")
+
+    async with websockets.connect(live_server.sidebar_url("agent-revoked")) as ws:
+        path = settings.access_path
+        policy = load_policy(path)
+        revoke_agent(policy, "agent-revoked", now_s=time.time())
+        save_policy(path, policy)
+        try:
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 60)  # the server re-reads the file every 2 s
+        finally:
+            path.unlink()
+    assert ws.close_code == 1008 and "revoked" in (ws.close_reason or "")

@@ -22,14 +22,54 @@ function clock(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+// The page's credential. A sign-in link carries the token in its #fragment, which browsers never
+// send to a server (so it is in no log); the page keeps it for this tab and cleans the address
+// bar. Websockets open with a single-use ticket bought with the token, never the token itself.
+const Auth = (() => {
+  const key = `assist-token:${location.pathname}`;
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.has("token")) {
+    sessionStorage.setItem(key, fragment.get("token"));
+    fragment.delete("token");
+    const rest = fragment.toString();
+    history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+  }
+  const token = () => sessionStorage.getItem(key) || "";
+  const headers = () => ({ Authorization: `Bearer ${token()}` });
+  async function socketUrl(path) {
+    const response = await fetch("/api/ticket", { method: "POST", headers: headers() });
+    if (response.status === 401) {
+      const error = new Error("Not signed in: open the sign-in link again");
+      error.auth = true;
+      throw error;
+    }
+    if (!response.ok) throw new Error(`server answered ${response.status}`);
+    const { ticket } = await response.json();
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    return `${scheme}://${location.host}${path}${path.includes("?") ? "&" : "?"}ticket=${encodeURIComponent(ticket)}`;
+  }
+  return { token, headers, socketUrl };
+})();
+
 // A websocket that reconnects with back-off; the server replays the call so far on connect.
 class LiveSocket {
-  constructor(url, { onMessage, onStatus }) {
-    this.url = url; this.onMessage = onMessage; this.onStatus = onStatus;
+  constructor(path, { onMessage, onStatus }) {
+    this.path = path; this.onMessage = onMessage; this.onStatus = onStatus;
     this.delayMs = 500; this.closed = false; this.connect();
   }
-  connect() {
-    this.ws = new WebSocket(this.url);
+  retry() {
+    setTimeout(() => this.connect(), this.delayMs);
+    this.delayMs = Math.min(this.delayMs * 2, 10000);
+  }
+  async connect() {
+    let url;
+    try { url = await Auth.socketUrl(this.path); } catch (error) {
+      this.onStatus(false, error.auth ? error.message : "reconnecting…");
+      if (!error.auth && !this.closed) this.retry();
+      return;
+    }
+    if (this.closed) return;
+    this.ws = new WebSocket(url);
     this.ws.onopen = () => { this.delayMs = 500; this.onStatus(true); };
     this.ws.onmessage = (event) => {
       let message;
@@ -38,11 +78,11 @@ class LiveSocket {
     };
     this.ws.onclose = (event) => {
       this.onStatus(false, event.reason);
-      if (this.closed || event.code === 1008) return;  // 1008: bad token; retrying will not help
-      setTimeout(() => this.connect(), this.delayMs);
-      this.delayMs = Math.min(this.delayMs * 2, 10000);
+      if (this.closed || event.code === 1008) return;  // 1008: bad or expired token; retrying will not help
+      this.retry();
     };
   }
+  close() { this.closed = true; if (this.ws) this.ws.close(); }
   send(message) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) { this.ws.send(JSON.stringify(message)); return true; }
     return false;

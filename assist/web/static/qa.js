@@ -1,13 +1,12 @@
 // The QA pages: search and filter calls, read one (summary, scorecard, timeline), replay it.
 "use strict";
 
-const token = new URLSearchParams(location.search).get("token") || "";
 const $ = (id) => document.getElementById(id);
 const PAGE = 25;
 let offset = 0, replaySocket = null;
 
 async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { Authorization: `Bearer ${token}` } });
+  const response = await fetch(path, { ...options, headers: Auth.headers() });
   const status = $("status");
   if (!response.ok) {
     let reason = response.statusText;
@@ -107,8 +106,7 @@ async function showCall(id) {
   $("summary").replaceChildren(summary ? el("p", {}, summary.text) : el("span", { class: "empty" }, "No summary yet."));
   renderScorecard(call.qa);
   renderTimeline(call);
-  const base = `/api/calls/${encodeURIComponent(id)}/export?token=${encodeURIComponent(token)}`;
-  $("export-json").href = `${base}&format=json`; $("export-csv").href = `${base}&format=csv`;
+  for (const format of ["json", "csv"]) $(`export-${format}`).onclick = (event) => { event.preventDefault(); exportCall(id, format); };
   $("delete").onclick = async () => {
     if (!confirm("Delete this call and everything stored with it?")) return;
     await api(`/api/calls/${encodeURIComponent(id)}`, { method: "DELETE" });
@@ -117,16 +115,29 @@ async function showCall(id) {
   $("play").onclick = () => startReplay(id);
 }
 
+// A download with the token in a header, not in a link (links end up in logs and history).
+async function exportCall(id, format) {
+  const response = await fetch(`/api/calls/${encodeURIComponent(id)}/export?format=${format}`, { headers: Auth.headers() });
+  if (!response.ok) { $("status").className = "status offline"; $("status").textContent = `export failed (${response.status})`; return; }
+  const link = el("a", { href: URL.createObjectURL(await response.blob()), download: `call-${id}.${format}` });
+  document.body.append(link); link.click(); link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
 function stopReplay() { if (replaySocket) { replaySocket.onclose = null; replaySocket.close(); replaySocket = null; } }
 
-function startReplay(id) {
+async function startReplay(id) {
   stopReplay();
   $("replay").hidden = false;
   const roots = { caller: $("r-caller"), alerts: $("r-alerts"), cards: $("r-cards"), offers: $("r-offers"),
     transcript: $("r-transcript"), alertsPanel: $("r-alerts-panel"), offersPanel: $("r-offers-panel") };
   const view = new CallView(roots, { showFeedback: false });
   const speed = $("speed").value;
-  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/replay/${encodeURIComponent(id)}?speed=${speed}&token=${encodeURIComponent(token)}`;
+  let url;
+  try { url = await Auth.socketUrl(`/ws/replay/${encodeURIComponent(id)}?speed=${speed}`); } catch (error) {
+    $("replay-status").textContent = `cannot play: ${error.message}`;
+    return;
+  }
   replaySocket = new WebSocket(url);
   $("replay-status").textContent = `playing at ${speed}×…`;
   replaySocket.onmessage = (event) => {

@@ -2,7 +2,7 @@
 "use strict";
 
 const params = new URLSearchParams(location.search);
-const agent = params.get("agent"), token = params.get("token");
+const agent = params.get("agent");
 const $ = (id) => document.getElementById(id);
 const roots = { caller: $("caller"), alerts: $("alerts"), cards: $("cards"), offers: $("offers"),
   transcript: $("transcript"), alertsPanel: $("alerts-panel"), offersPanel: $("offers-panel") };
@@ -45,8 +45,7 @@ function onMessage(message) {
   if (message.call_id === current) view.handle(message);
 }
 
-const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/sidebar?agent=${encodeURIComponent(agent || "")}&token=${encodeURIComponent(token || "")}`;
-const socket = new LiveSocket(url, {
+const socket = new LiveSocket(`/ws/sidebar?agent=${encodeURIComponent(agent || "")}`, {
   onMessage,
   onStatus: (online, reason) => {
     const status = $("status");

@@ -1,9 +1,8 @@
 // The supervisor page: every live call with its latest alerts; click one to follow it live.
 "use strict";
 
-const token = new URLSearchParams(location.search).get("token") || "";
 const $ = (id) => document.getElementById(id);
-const wsBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/supervisor?token=${encodeURIComponent(token)}`;
+const wsBase = "/ws/supervisor";
 const calls = new Map();  // call_id -> {summary, alerts[]}
 let followed = null, followSocket = null;
 
@@ -21,14 +20,14 @@ function render() {
 
 function follow(callId) {
   followed = callId; render();
-  if (followSocket) { followSocket.closed = true; followSocket.ws.close(); }
+  if (followSocket) followSocket.close();
   const roots = { caller: $("caller"), alerts: $("alerts"), cards: $("cards"), offers: $("offers"),
     transcript: $("transcript"), alertsPanel: $("alerts-panel"), offersPanel: $("offers-panel") };
   const view = new CallView(roots, { showFeedback: false });
   clearInterval(follow.timer);
   follow.timer = setInterval(() => { if (view.call && !view.call.ended) view.renderCaller(); }, 1000);
   $("follow").hidden = false;
-  followSocket = new LiveSocket(`${wsBase}&call=${encodeURIComponent(callId)}`, {
+  followSocket = new LiveSocket(`${wsBase}?call=${encodeURIComponent(callId)}`, {
     onMessage: (m) => { if (m.type === "call_started") view.reset({ ...m }); else view.handle(m); },
     onStatus: () => {},
   });
@@ -41,9 +40,9 @@ new LiveSocket(wsBase, {
     else if (m.type === "signal" && calls.has(m.call_id)) calls.get(m.call_id).alerts.push(m);
     render();
   },
-  onStatus: (online) => {
+  onStatus: (online, reason) => {
     $("status").className = `status ${online ? "online" : "offline"}`;
-    $("status").textContent = online ? "live" : "reconnecting…";
+    $("status").textContent = online ? "live" : (reason || "reconnecting…");
     if (online) calls.clear();
   },
 });

@@ -1,18 +1,13 @@
-"""Outbox back-pressure, SidebarHub fan-out, and the Settings-based auth checks."""
+"""Outbox back-pressure, SidebarHub fan-out, and replicas of other nodes' calls."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import os
 import time
 
 import pytest
 
-from assist.config import Settings
 from assist.live.hub import LiveCall, Outbox, SidebarHub
-from assist.web.auth import agent_allowed, bearer, ingest_allowed, role_allowed
 
 WAIT_S = 5.0  # generous bound for a hand-off between tasks; never a timing assertion
 
@@ -416,97 +411,6 @@ async def test_reconnect_to_a_long_call_receives_its_history():
     assert not outbox.overflowed
     first = await outbox.get()
     assert first is not None and first["type"] == "call_started"
-
-
-# -- auth -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in list(os.environ):
-        if key.startswith("ASSIST_"):
-            monkeypatch.delenv(key)
-
-
-@pytest.fixture
-def settings(clean_env: None) -> Settings:
-    return Settings(secret_key="x")
-
-
-def test_agent_token_is_an_hmac_of_the_agent_id(settings: Settings):
-    expected = hmac.new(b"x", b"agent:a1", hashlib.sha256).hexdigest()[:32]
-    assert settings.agent_token("a1") == expected
-    assert settings.agent_token("a1") != settings.agent_token("a2")
-
-
-def test_agent_allowed_only_with_the_right_token(settings: Settings):
-    token = settings.agent_token("a1")
-    assert agent_allowed(settings, "a1", token)
-    assert not agent_allowed(settings, "a2", token)
-    assert not agent_allowed(settings, "a1", settings.agent_token("a2"))
-    assert not agent_allowed(settings, "a1", token.upper())
-    assert not agent_allowed(settings, "a1", token[:-1])
-    assert not agent_allowed(settings, "a1", None)
-    assert not agent_allowed(settings, None, token)
-    assert not agent_allowed(settings, "", token)
-    assert not agent_allowed(settings, "a1", "")
-
-
-def test_agent_token_depends_on_the_secret(clean_env: None):
-    token = Settings(secret_key="x").agent_token("a1")
-    assert not agent_allowed(Settings(secret_key="y"), "a1", token)
-
-
-def test_role_tokens_derived_from_the_secret(settings: Settings):
-    supervisor = settings.role_token("supervisor")
-    qa = settings.role_token("qa")
-    assert supervisor == hmac.new(b"x", b"role:supervisor", hashlib.sha256).hexdigest()[:32]
-    assert supervisor != qa
-    assert role_allowed(settings, "supervisor", supervisor)
-    assert role_allowed(settings, "qa", qa)
-    assert not role_allowed(settings, "qa", supervisor)
-    assert not role_allowed(settings, "supervisor", qa)
-    assert not role_allowed(settings, "supervisor", None)
-    assert not role_allowed(settings, "admin", supervisor)
-    assert not role_allowed(settings, "supervisor", settings.agent_token("supervisor"))
-
-
-def test_configured_role_tokens_replace_the_derived_ones(clean_env: None):
-    configured = Settings(secret_key="x", supervisor_token="sup-token", qa_token="qa-token")
-    derived = Settings(secret_key="x")
-    assert role_allowed(configured, "supervisor", "sup-token")
-    assert role_allowed(configured, "qa", "qa-token")
-    assert not role_allowed(configured, "supervisor", derived.role_token("supervisor"))
-    assert not role_allowed(configured, "qa", "sup-token")
-
-
-def test_ingest_open_without_a_token(settings: Settings):
-    assert settings.ingest_token is None
-    assert ingest_allowed(settings, None)
-    assert ingest_allowed(settings, "anything")
-
-
-def test_ingest_needs_the_configured_token(clean_env: None):
-    settings = Settings(secret_key="x", ingest_token="ingest-secret")
-    assert ingest_allowed(settings, "ingest-secret")
-    assert not ingest_allowed(settings, None)
-    assert not ingest_allowed(settings, "")
-    assert not ingest_allowed(settings, "ingest-secret ")
-    assert not ingest_allowed(settings, settings.agent_token("a1"))
-
-
-@pytest.mark.parametrize(
-    ("headers", "query", "token"),
-    [
-        ({"authorization": "Bearer abc"}, {}, "abc"),
-        ({"authorization": "bearer  abc  "}, {"token": "q"}, "abc"),
-        ({}, {"token": "q"}, "q"),
-        ({"authorization": "Basic dXNlcjpwYXNz"}, {"token": "q"}, "q"),
-        ({}, {}, None),
-    ],
-)
-def test_bearer_reads_header_then_query(headers, query, token):
-    assert bearer(headers, query) == token
 
 
 # -- replicas: another node's call, as the bus delivers it ---------------------------------------

@@ -1,5 +1,5 @@
-"""The start banner: links with tokens on a loopback demo; elsewhere the tokens go to a file
-only the server's user can read, never to stdout (which ends up in shared logs)."""
+"""The start banner never prints a token: the sign-in links (tokens in the #fragment, which
+browsers never send) go to a file only the server's user can read."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from assist.access.gate import AccessGate
+from assist.access.policy import AccessPolicy, rotate_role, save_policy
+from assist.access.tokens import token_digest
 from assist.config import Settings
 from tests.conftest import REPO_ROOT
 
@@ -21,19 +24,33 @@ def server_module():  # type: ignore[no-untyped-def]
     return module
 
 
-def test_a_loopback_demo_prints_links_with_tokens(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    settings = Settings(secret_key="k", data_dir=tmp_path)
-    server_module().print_urls(settings, "127.0.0.1", 8080)
-    assert settings.role_token("supervisor") in capsys.readouterr().out
-    assert not (tmp_path / "links.txt").exists()
-
-
-def test_a_reachable_server_prints_no_token(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    settings = Settings(secret_key="k", data_dir=tmp_path)
-    server_module().print_urls(settings, "0.0.0.0", 8080)
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_no_token_in_the_banner(tmp_path: Path, capsys: pytest.CaptureFixture[str], host: str) -> None:
+    settings = Settings(secret_key="unit-test-secret-0123", data_dir=tmp_path)
+    access = AccessGate(settings.secret_key, {r: settings.role_token(r) for r in ("supervisor", "qa")}, None)
+    server_module().print_urls(settings, host, 8080, access)
     out = capsys.readouterr().out
-    tokens = [settings.role_token("supervisor"), settings.role_token("qa"), settings.agent_token("demo-agent")]
-    assert not any(token in out for token in tokens)
     links = tmp_path / "links.txt"
-    assert str(links) in out and all(token in links.read_text() for token in tokens)
-    assert stat.S_IMODE(links.stat().st_mode) == 0o600
+    text = links.read_text()
+    assert str(links) in out and stat.S_IMODE(links.stat().st_mode) == 0o600
+    for role in ("supervisor", "qa"):
+        assert settings.role_token(role) not in out and f"#token={settings.role_token(role)}" in text
+    agent_token = text.split("sidebar?agent=demo-agent#token=")[1].split()[0]
+    assert agent_token not in out
+    principal = access.authenticate(agent_token)
+    assert principal is not None and principal.is_agent("demo-agent")
+    assert "?token=" not in text
+
+
+def test_a_rotated_role_token_is_not_written_as_if_it_still_worked(tmp_path: Path) -> None:
+    settings = Settings(secret_key="unit-test-secret-0123", data_dir=tmp_path)
+    policy = AccessPolicy()
+    rotate_role(policy, "qa", token_digest("new-qa"), [], now_s=0, grace_s=0)
+    save_policy(settings.access_path, policy)
+    access = AccessGate(
+        settings.secret_key, {r: settings.role_token(r) for r in ("supervisor", "qa")}, settings.access_path
+    )
+    server_module().print_urls(settings, "127.0.0.1", 8080, access)
+    text = (tmp_path / "links.txt").read_text()
+    assert settings.role_token("qa") not in text and "assist access rotate" in text
+    assert settings.role_token("supervisor") in text

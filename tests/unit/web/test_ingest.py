@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 from starlette.websockets import WebSocket
 
+from assist.access.gate import AccessGate
+from assist.access.tokens import ROLES
 from assist.audio.codec import AudioFormat, encode_pcm
 from assist.calllog.recorder import CallRecorder
 from assist.calllog.store import open_store
@@ -107,13 +109,16 @@ def make_services(tmp_path: Path) -> Iterator[Any]:
         stt = FakeService(engine)
         if vad is not None:
             stt.vad = vad
-        settings = Settings(secret_key="k", kb_dir=None, data_dir=tmp_path, close_flush_s=0.2)
+        settings = Settings(secret_key="unit-test-secret-0123", kb_dir=None, data_dir=tmp_path, close_flush_s=0.2)
         live = LocalBus(SidebarHub(), "test")
         services: Services
         metrics = Metrics(lambda: stt.scheduler, lambda: live.hub)
         recorder = CallRecorder(lambda: open_store(f"sqlite:///{tmp_path / 'calls.db'}", tmp_path))
         desk = CallDesk(stt, live, recorder, metrics, Admission(4), node_id="test", accepting=accepting)
-        services = Services(settings=settings, stt=stt, live=live, metrics=metrics, recorder=recorder, desk=desk)
+        access = AccessGate(settings.secret_key, {r: settings.role_token(r) for r in ROLES}, None)
+        services = Services(
+            settings=settings, stt=stt, live=live, metrics=metrics, recorder=recorder, desk=desk, access=access
+        )
         made.append(services)
         return services
 
@@ -261,7 +266,7 @@ async def test_a_client_that_vanishes_mid_call_is_an_ordinary_end(
 
 async def test_a_connection_that_goes_silent_is_ended_and_frees_its_slot(make_services: Any) -> None:
     services = make_services(ScriptedEngine(FINAL, FINAL))
-    services.settings = Settings(secret_key="k", kb_dir=None, idle_call_timeout_s=0.3)
+    services.settings = Settings(secret_key="unit-test-secret-0123", kb_dir=None, idle_call_timeout_s=0.3)
     channel, server = await connect(services, NativeAdapter())
     channel.text(native_start())
     await channel.next_sent("started")
@@ -333,7 +338,7 @@ def test_twilio_timestamps_ahead_of_the_clock_are_not_filled_with_silence() -> N
 
 async def test_a_connection_that_never_starts_a_call_is_closed(make_services: Any) -> None:
     services = make_services(ScriptedEngine(FINAL, FINAL))
-    services.settings = Settings(secret_key="k", kb_dir=None, start_timeout_s=0.3)
+    services.settings = Settings(secret_key="unit-test-secret-0123", kb_dir=None, start_timeout_s=0.3)
     protocol = AudioHookProtocol(SESSION, ORG)
     channel, server = await connect(services, AudioHookAdapter(protocol, close_flush_s=0.2))
     close = await channel.next_sent("websocket.close")  # never sent 'open'

@@ -31,7 +31,7 @@ def test_frame_ancestors_is_configurable_for_an_agent_desktop():
 
 
 def test_a_page_from_its_own_origin_or_a_configured_one_may_open_a_viewer_socket():
-    settings = Settings(secret_key="k", allowed_origins=("https://desk.example.com",))
+    settings = Settings(secret_key="unit-test-secret-0123", allowed_origins=("https://desk.example.com",))
     assert origin_allowed(settings, {"host": "assist.example.com", "origin": "https://assist.example.com"})
     assert origin_allowed(settings, {"host": "assist.example.com", "origin": "https://desk.example.com"})
     assert origin_allowed(settings, {"host": "assist.example.com"})  # not a browser: token alone decides
