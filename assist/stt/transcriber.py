@@ -73,6 +73,7 @@ class SttService:
     """Process-wide: the loaded models, the VAD session and the decode scheduler."""
 
     audio_pool: ThreadPoolExecutor | None = None  # voice detection; None: the loop's default pool
+    closed = False  # set by close(): audio that still arrives is not decoded
 
     def __init__(self, settings: SttSettings | None = None) -> None:
         self.settings = settings or SttSettings()
@@ -160,6 +161,7 @@ class SttService:
         return CallTranscriber(self, call_id, language=language, clock=clock)
 
     def close(self) -> None:
+        self.closed = True
         self.scheduler.close()
         if self.audio_pool is not None:
             self.audio_pool.shutdown(wait=False, cancel_futures=True)
@@ -199,6 +201,8 @@ class CallTranscriber:
         """Feed 16 kHz float32 audio of one speaker (any length)."""
         if self.finished:
             raise RuntimeError(f"call {self.call_id} is finished")
+        if self._service.closed:
+            return  # the process is stopping without a drain: nothing more is decoded
         loop = asyncio.get_running_loop()
         async with self._lock:
             requests = await loop.run_in_executor(self._service.audio_pool, self._process, speaker, samples)
