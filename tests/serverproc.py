@@ -29,7 +29,7 @@ class ServerProcess:
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 120.0) -> ServerProcess:
+    def start(self, timeout_s: float = 600.0) -> ServerProcess:
         log = self.log_path.open("a")
         self.process = subprocess.Popen(
             [sys.executable, str(REPO_ROOT / "server.py"), "--port", str(self.port), "--log-level", "info"],

@@ -77,7 +77,7 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> tu
         str(record),
         "--no-progress",
     ]
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-4000:]
     return out, doc, record
 

@@ -151,7 +151,9 @@ def test_full_text_search(store: CallStore) -> None:
     assert ids('"card debit"') == set()
     assert ids("bloc*") == {"b"}
     assert ids("银行卡") == {"c"}
-    assert ids("card's 100% (NEAR) OR \"") == set() or True  # odd syntax never raises
+    # Query syntax typed by a person is read as words, never as operators, and never raises.
+    assert ids("card's 100% (NEAR) OR \"") == set()  # "100" and "near" are in no call
+    assert ids('lost" (card') == ids("(lost card)") == ids("lost {card}") == ids("lost: card^") == {"b"}
     assert ids("") == {"a", "b", "c"}
     page = store.list_calls(CallQuery(text="refund"))
     assert [h["speaker"] for h in page.hits["a"]] == ["customer", "agent"]

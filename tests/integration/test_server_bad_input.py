@@ -94,8 +94,9 @@ async def test_abrupt_disconnect_loses_nothing(live_server: LiveServer, speech: 
     """The platform vanishes mid-call: the agent's sidebar still gets every final."""
     sidebar = StreamResult()
     stop = asyncio.Event()
-    watcher = asyncio.create_task(watch_sidebar(live_server.sidebar_url("agent-drop"), sidebar, stop))
-    await asyncio.sleep(0.3)
+    connected = asyncio.Event()
+    watcher = asyncio.create_task(watch_sidebar(live_server.sidebar_url("agent-drop"), sidebar, stop, connected))
+    await asyncio.wait_for(connected.wait(), 30)
     fmt = AudioFormat("l16", 16000, 2)
     stereo = np.stack([speech, np.zeros_like(speech)], axis=1)
     ws = await websockets.connect(f"{live_server.ws}/native")
