@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     calllog_final_timeout_s: float = Field(1.0, gt=0)  # longest a final waits for its write
     retention_days: float | None = Field(None, gt=0)  # delete calls older than this (None: keep)
+    record_audio: bool = False  # keep each call's audio (data_dir/recordings), replayed in QA
     transfer_window_s: float = Field(1800.0, ge=0)  # an earlier leg this recent is a transfer
 
     # Redaction (before storage; and on the sidebar too unless redact_live is off)

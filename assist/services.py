@@ -6,12 +6,13 @@ wired by the ``CallDesk`` with explicit collaborators (a call never sees this ob
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from assist.access.gate import AccessGate
 from assist.access.tokens import ROLES
 from assist.calllog.recorder import CallRecorder
+from assist.calllog.recording import Recordings
 from assist.calllog.redact import Redactor
 from assist.calllog.store import CallStore, open_store
 from assist.calls.admission import Admission, Load
@@ -21,6 +22,7 @@ from assist.guidance.engine import GuidanceService
 from assist.live.bus import LiveBus, LocalBus
 from assist.live.hub import SidebarHub
 from assist.metrics import Metrics
+from assist.qa.disposition import Disposition, load_dispositions
 from assist.stt.engine import default_workers
 from assist.stt.transcriber import SttService, SttSettings
 
@@ -38,6 +40,7 @@ class Services:
     desk: CallDesk  # this node's calls
     access: AccessGate  # who may see what
     guidance: GuidanceService | None = None
+    dispositions: list[Disposition] = field(default_factory=list)  # wrap-up codes (after-call work)
 
     @classmethod
     def create(
@@ -102,6 +105,7 @@ class Services:
             scorecard=scorecard,
             redact_live=settings.redact_live,
             transfer_window_s=settings.transfer_window_s,
+            recordings=Recordings(settings.data_dir / "recordings") if settings.record_audio else None,
         )
         access = AccessGate(
             settings.secret_key,
@@ -118,6 +122,7 @@ class Services:
             desk=desk,
             access=access,
             guidance=guidance,
+            dispositions=load_dispositions(settings.kb_dir),  # a broken list stops the start, clearly
         )
         return services
 
@@ -133,5 +138,7 @@ class Services:
         return self.desk.load()
 
     def close(self) -> None:
+        if self.desk.recordings is not None:
+            self.desk.recordings.close()
         self.recorder.close()
         self.stt.close()

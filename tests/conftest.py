@@ -108,7 +108,7 @@ def guidance_service() -> object:
 
 
 def serve_in_thread(
-    stt_service: object, guidance_service: object, database_url: str, node_id: str
+    stt_service: object, guidance_service: object, database_url: str, node_id: str, **overrides: object
 ) -> Iterator[LiveServer]:
     """A server in this process sharing the session's loaded models; stopped when the caller is done."""
     import threading
@@ -118,8 +118,10 @@ def serve_in_thread(
 
     from assist.config import Settings
     from assist.services import Services
+    from assist.web import access_log
     from assist.web.app import build_app
 
+    access_log.install()  # as server.py does: no token and no false alarm in the log
     access_file = ARTIFACTS / f"access-{node_id}.json"  # each session starts with no rotation or revocation
     access_file.unlink(missing_ok=True)
     settings = Settings(
@@ -128,8 +130,12 @@ def serve_in_thread(
         audiohook_api_key=AUDIOHOOK_KEY,
         data_dir=ARTIFACTS / "server-data",  # the knowledge-base index cache survives between runs
         access_file=access_file,
+        # A busy machine (CI shares it) builds a decode backlog; admission would then refuse the
+        # tests' calls at the door, which tests/unit/calls/test_admission.py covers on its own.
+        max_final_wait_s=3600.0,
         database_url=database_url,
         node_id=node_id,
+        **overrides,  # type: ignore[arg-type]
     )
     services = Services.create(settings, stt=stt_service, guidance=guidance_service)  # type: ignore[arg-type]
     server = uvicorn.Server(

@@ -192,7 +192,11 @@ class AudioHookClient:
         linger_s: float = 10.0,
         on_frame: FrameSent | None = None,
         result: StreamResult | None = None,
+        hold_until: Callable[[StreamResult], bool] | None = None,
+        hold_max_s: float = 60.0,
     ) -> StreamResult:
+        """Stream the call; ``hold_until``: after the audio, keep the line open (silence and pings,
+        as a platform does while the parties are quiet) until it holds or ``hold_max_s`` passes."""
         result = result or StreamResult()
         audio = to_rate(audio16, 8000)
         fmt = AudioFormat("pcmu", 8000, audio.shape[1])
@@ -225,6 +229,13 @@ class AudioHookClient:
                     on_frame(len(chunk) / 8000)
                 if index % 25 == 24:  # a ping every 5 s, as Genesys does
                     await ws.send(self.message("ping"))
+            if hold_until is not None:
+                silence = encode_pcm(np.zeros((frame, audio.shape[1]), np.float32), fmt)
+                deadline = time.perf_counter() + hold_max_s
+                while not hold_until(result) and time.perf_counter() < deadline:
+                    await asyncio.sleep(frame_ms / 1000)
+                    await ws.send(silence)
+                    self.position_s += frame_ms / 1000
             await ws.send(self.message("close", {"reason": "end"}))
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(closed.wait(), linger_s)

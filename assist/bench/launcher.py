@@ -50,6 +50,9 @@ class ServerOptions:
             "ASSIST_STT_DEVICE": self.device,
             "ASSIST_STT_COMPUTE_TYPE": self.effective_compute_type,
             "ASSIST_MAX_CALLS": str(self.max_calls),
+            # The harness measures what the speech core sustains: the backlog guard that refuses
+            # new calls at the door (assist/calls/admission.py) would hide it.
+            "ASSIST_MAX_FINAL_WAIT_S": "3600",
         }
         if self.cpu_threads is not None:
             env["ASSIST_STT_CPU_THREADS"] = str(self.cpu_threads)

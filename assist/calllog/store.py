@@ -44,7 +44,7 @@ _REVISED_COLUMNS = (
     "revision",
     "search_text",
 )
-JSON_FIELDS = frozenset({"caller", "qa", "summary", "words", "latency", "redactions", "payload"})
+JSON_FIELDS = frozenset({"caller", "qa", "summary", "words", "latency", "redactions", "payload", "proposed", "saved"})
 _CJK = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af])")
 
 
@@ -303,6 +303,22 @@ class CallStore(ABC):
                     [[call_id, kind, value] for kind, value in sorted(set(tags))],
                 )
 
+    def save_wrapup(self, call_id: str, agent_id: str, proposed: Row, saved: Row, saved_at: float) -> None:
+        """The agent's after-call work (saving again replaces it), with what was proposed."""
+        with self._tx() as cur:
+            cur.execute(
+                self._sql(
+                    "INSERT INTO wrapups (call_id, agent_id, proposed, saved, saved_at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (call_id) DO UPDATE SET agent_id = excluded.agent_id, proposed = excluded.proposed, "
+                    "saved = excluded.saved, saved_at = excluded.saved_at"
+                ),
+                [call_id, agent_id, self._json(proposed), self._json(saved), saved_at],
+            )
+
+    def wrapup(self, call_id: str) -> Row | None:
+        rows = self._query("SELECT agent_id, proposed, saved, saved_at FROM wrapups WHERE call_id = ?", [call_id])
+        return rows[0] if rows else None
+
     def link_transfer(self, call_id: str, earlier_call_id: str) -> None:
         with self._tx() as cur:
             cur.execute(self._sql("UPDATE calls SET transferred_from = ? WHERE id = ?"), [earlier_call_id, call_id])
@@ -342,6 +358,7 @@ class CallStore(ABC):
             "SELECT card_id, action, source, at FROM feedback WHERE call_id = ? ORDER BY at, id", [call_id]
         )
         call["tags"] = self.tags(call_id)
+        call["wrapup"] = self.wrapup(call_id)
         return call
 
     def utterances(self, call_id: str) -> list[Row]:

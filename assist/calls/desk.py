@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from assist.calllog.recorder import CallRecorder
+from assist.calllog.recording import Recordings
 from assist.calllog.redact import Redactor
 from assist.calls.admission import Admission, Load
 from assist.calls.handover import find_earlier_leg, transfer_live_call
@@ -26,6 +28,7 @@ from assist.stt.transcriber import SttService
 if TYPE_CHECKING:
     from assist.qa.scorecard import Scorecard
 
+MAX_COACHING_CHARS = 280  # a line an agent reads mid-call, not a chat
 log = logging.getLogger(__name__)
 
 
@@ -42,6 +45,7 @@ class CallDesk:
     scorecard: Scorecard | None = None
     redact_live: bool = True
     transfer_window_s: float = 1800.0
+    recordings: Recordings | None = None  # call audio kept (ASSIST_RECORD_AUDIO)
     sessions: dict[str, CallSession] = field(default_factory=dict)
     accepting: bool = True  # False while shutting down
 
@@ -68,6 +72,7 @@ class CallDesk:
             node_id=self.node_id,
             earlier_legs=self._earlier_legs,
             on_ended=self._ended,
+            recordings=self.recordings,
         )
         self.sessions[session.call_id] = session
         session.start()
@@ -84,6 +89,23 @@ class CallDesk:
         """Feedback on a card of a call of this node (None: no such call here)."""
         session = self.sessions.get(call_id)
         return session.feedback(card_id, action, source) if session is not None else None
+
+    def coach(self, call_id: str, text: str, sender: str) -> Message | None:
+        """A supervisor's short message to the agent on a call of this node: shown on the
+        sidebar, kept in the call log (QA sees what the agent was told)."""
+        session = self.sessions.get(call_id)
+        if session is None:
+            return None
+        message: Message = {
+            "type": "coaching",
+            "call_id": call_id,
+            "text": text[:MAX_COACHING_CHARS],
+            "from": sender,
+            "at": time.time(),
+            "emitted_s": round(session.elapsed_s(), 3),
+        }
+        session.publish(message)
+        return message
 
     def transfer(self, call_id: str, to_agent_id: str) -> Message | None:
         session = self.sessions.get(call_id)

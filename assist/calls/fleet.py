@@ -32,6 +32,8 @@ async def run_command(desk: CallDesk, command: Message) -> None:
             )
         except ValueError as error:
             log.warning("feedback from %s refused: %s", command.get("from"), error)
+    elif kind == "coaching":
+        desk.coach(str(command["call_id"]), str(command.get("text") or ""), str(command.get("sender") or "supervisor"))
     elif kind == "transfer":
         desk.transfer(str(command["call_id"]), str(command["agent_id"]))
     elif kind == "kb_reload":

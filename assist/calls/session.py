@@ -24,6 +24,7 @@ import numpy.typing as npt
 from assist.audio.resample import TARGET_RATE_HZ
 from assist.calllog.call import CallLog
 from assist.calllog.recorder import CallRecorder
+from assist.calllog.recording import Recordings
 from assist.calllog.redact import Redactor, redact_words
 from assist.calllog.store import StoreError
 from assist.errors import AssistError
@@ -77,6 +78,7 @@ class CallSession:
         node_id: str = "",
         earlier_legs: EarlierLegs | None = None,
         on_ended: Callable[[CallSession], None] | None = None,
+        recordings: Recordings | None = None,
     ) -> None:
         self._live_bus = live
         self._metrics = metrics
@@ -98,6 +100,7 @@ class CallSession:
             language=meta.language,
         )
         self._transcriber = stt.new_call(self.call_id, language=meta.language, clock=self.elapsed_s)
+        self._recording = recordings.start(self.call_id) if recordings is not None else None
         # Who is calling is known before anyone speaks: the profile goes out with call_started.
         self.guidance = (
             guidance.new_call(language=self._transcriber.language, caller_number=meta.caller_number)
@@ -199,6 +202,8 @@ class CallSession:
                 self._audio.task_done()
 
     async def _push(self, speaker: Speaker, samples: npt.NDArray[np.float32]) -> None:
+        if self._recording is not None:  # a paused span is kept as silence: the clock stays in step
+            self._recording.write(speaker, samples, silent=self.paused)
         if self.paused:  # e.g. a card number being taken by an IVR: never transcribed or stored
             self._discarded_s[speaker] = self._discarded_s.get(speaker, 0.0) + len(samples) / TARGET_RATE_HZ
             return
@@ -287,12 +292,16 @@ class CallSession:
             from assist.qa.review import review
 
             try:
-                qa, summary = await asyncio.get_running_loop().run_in_executor(None, review, self.logged, scorecard)
+                qa, summary = await asyncio.get_running_loop().run_in_executor(
+                    None, review, self.logged, scorecard, reason
+                )
             except Exception:
                 self.log.exception("post-call review failed")
         await self.calllog.finish(
             reason=reason, duration_s=round(self.elapsed_s(), 3), history=self.logged, qa=qa, summary=summary
         )
+        if self._recording is not None:
+            await self._recording.finish()
 
     async def _run(self) -> None:
         """Transcripts go out the moment they exist; guidance follows on its own queue, so a

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from assist.guidance.offers import Offer, OfferPolicy, load_offers
+from assist.guidance.pinning import PinBoard
 from assist.guidance.profiles import CustomerDirectory, CustomerProfile
 from assist.guidance.signals import SignalTracker
 from assist.guidance.suggestions import SuggestionOptions, SuggestionPolicy
@@ -134,6 +135,8 @@ class CallGuidance:
         self.suggestions = SuggestionPolicy(lambda q: matcher.rank(q, language=language, k=3), opts)
         self.offers = OfferPolicy(offers, profile, language)
         self.signals = SignalTracker(language)
+        self.pins = PinBoard()
+        self._last_mood: tuple[str, int, str | None, int] = ("calm", 0, None, 0)
         self._lock = threading.Lock()
 
     def on_transcript(self, message: Message) -> list[Message]:
@@ -145,8 +148,10 @@ class CallGuidance:
                 self.signals.on_activity(float(message["end_s"]))
                 if speaker != "customer":
                     return []
-                cards = self.suggestions.on_customer(
-                    text, utterance_id=int(message["utterance_id"]), final=False, end_s=float(message["end_s"])
+                cards = self._placed(
+                    self.suggestions.on_customer(
+                        text, utterance_id=int(message["utterance_id"]), final=False, end_s=float(message["end_s"])
+                    )
                 )
                 return cards + self._offers_for(cards)
             out: list[Message] = []
@@ -156,11 +161,46 @@ class CallGuidance:
                     trigger = "churn" if alert["kind"] == "churn" else "dissatisfied"
                     out += self.offers.on_trigger(trigger, reason=alert["title"])
             if speaker == "customer":
-                cards = self.suggestions.on_customer(
-                    text, utterance_id=int(message["utterance_id"]), final=True, end_s=float(message["end_s"])
+                cards = self._placed(
+                    self.suggestions.on_customer(
+                        text, utterance_id=int(message["utterance_id"]), final=True, end_s=float(message["end_s"])
+                    )
                 )
                 out += cards + self._offers_for(cards)
+                out += self._mood(float(message["end_s"]))
             return out
+
+    def _placed(self, cards: list[Message]) -> list[Message]:
+        return [self.pins.place(card, float(card["at_s"])) for card in cards]
+
+    def _mood(self, at_s: float) -> list[Message]:
+        """How the customer sounds, and the topic: the sidebar's indicator, the supervisor's row.
+        Sent when it changes (a page starts from calm, no topic)."""
+        level = self.signals.level
+        trend = self.signals.history[-8:]
+        direction = (
+            0 if len(trend) < 2 else (1 if trend[-1] > trend[-2] + 0.02 else -1 if trend[-1] < trend[-2] - 0.02 else 0)
+        )
+        label = (
+            "upset"
+            if level >= self.signals.options.dissatisfaction_high
+            else ("uneasy" if level >= self.signals.options.dissatisfaction_alert * 0.6 else "calm")
+        )
+        key = (label, direction, self.pins.intent, round(level / 0.05))
+        if key == self._last_mood:
+            return []
+        self._last_mood = key
+        return [
+            {
+                "type": "mood",
+                "level": round(level, 3),
+                "label": label,
+                "direction": direction,  # 1 worsening, -1 improving, 0 steady
+                "trend": trend,
+                "intent": self.pins.intent,
+                "at_s": round(at_s, 2),
+            }
+        ]
 
     def _offers_for(self, cards: list[Message]) -> list[Message]:
         out: list[Message] = []
@@ -176,3 +216,4 @@ class CallGuidance:
         if card_id.startswith("kb:"):
             with self._lock:
                 self.suggestions.on_feedback(card_id[3:], action, at_s)
+                self.pins.on_feedback(card_id, action)

@@ -43,6 +43,7 @@ class LiveCall:
     interims: dict[str, Message] = field(default_factory=dict)  # newest interim per speaker
     alerts: list[Message] = field(default_factory=list)
     feedback: list[Message] = field(default_factory=list)
+    mood: Message | None = None  # the latest: the customer's sentiment trend and the topic
     ended: bool = False
     seq: int = 0  # the last event applied (the owner numbers them; call_started is 0)
 
@@ -251,6 +252,9 @@ class SidebarHub:
             if kind == "signal":
                 call.alerts.append(message)
                 self._send(self._overview, message)
+            if kind == "mood":
+                call.mood = message
+                self._send(self._overview, message)
             if kind == "feedback":
                 call.feedback.append(message)
         self._send(self._by_agent.get(call.agent_id, set()) | self._by_call.get(call.call_id, set()), message)
@@ -299,7 +303,7 @@ class SidebarHub:
     def subscribe_overview(self) -> Outbox:
         outbox = Outbox(self.outbox_size, "overview")
         for call in self.calls.values():
-            outbox.preload([call.summary(), *call.alerts[-3:]])
+            outbox.preload([call.summary(), *call.alerts[-3:], *([call.mood] if call.mood else [])])
         self._overview.add(outbox)
         return outbox
 
@@ -318,6 +322,7 @@ class SidebarHub:
                 **call.summary(),
                 "duration_s": round(now - call.started_at, 1),
                 "latest_alerts": call.alerts[-3:],
+                "mood": call.mood,
             }
             for call in self.calls.values()
         ]

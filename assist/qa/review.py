@@ -17,8 +17,12 @@ Message = dict[str, Any]
 __all__ = ["Scorecard", "load_scorecard", "recover_open_calls", "review"]
 
 
-def review(events: list[Message], scorecard: Scorecard) -> tuple[Message, Message]:
-    """(QA result, summary) as stored with the call."""
+def review(events: list[Message], scorecard: Scorecard, end_reason: str = "completed") -> tuple[Message, Message]:
+    """(QA result, summary) as stored with the call: a finished call, whether or not its
+    ``call_ended`` is among the events yet (its summary never says "so far")."""
+    if not any(e.get("type") == "call_ended" for e in events):
+        last_s = max((float(e.get("emitted_s") or 0.0) for e in events), default=0.0)
+        events = [*events, {"type": "call_ended", "reason": end_reason, "emitted_s": last_s}]
     return score_call(events, scorecard).to_dict(), summarize(events).to_dict()
 
 
@@ -38,7 +42,7 @@ def interrupt_calls(
     for call_id in call_ids:
         events = store.events(call_id)
         try:
-            qa, summary = review(events, scorecard)
+            qa, summary = review(events, scorecard, end_reason)
         except Exception:  # a call that cannot be scored is still closed
             log.exception("cannot review interrupted call %s", call_id)
             qa, summary = None, None

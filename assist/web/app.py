@@ -31,7 +31,9 @@ from assist.web.ingest_twilio import twilio_endpoint
 from assist.web.qa_api import (
     agent_stats,
     by_platform_id,
+    call_events,
     call_note,
+    call_recording,
     delete_before,
     delete_call,
     export_call,
@@ -43,6 +45,7 @@ from assist.web.qa_api import (
     transfer,
 )
 from assist.web.viewers import sidebar_endpoint, supervisor_endpoint
+from assist.web.wrapup_api import wrapup
 
 STATIC = Path(__file__).parent / "static"
 KB_POLL_S = 5.0
@@ -176,6 +179,9 @@ async def apply_retention(services: Services) -> None:
             deleted = await services.recorder.read(partial(CallStore.delete_before, before=before))
             if deleted:
                 log.info("retention: deleted %d call(s) older than %g days", deleted, days)
+            recordings = services.desk.recordings
+            if recordings is not None:
+                await asyncio.get_running_loop().run_in_executor(None, recordings.delete_older_than, before)
         except AssistError as error:
             log.error("retention: %s", error)
         await asyncio.sleep(3600)
@@ -250,7 +256,10 @@ def build_app(services: Services) -> Starlette:
             Route("/api/calls/{call_id}", qa_only(get_call), methods=["GET"]),
             Route("/api/calls/{call_id}", qa_only(delete_call), methods=["DELETE"]),
             Route("/api/calls/{call_id}/export", qa_only(export_call)),
+            Route("/api/calls/{call_id}/events", qa_only(call_events)),
+            Route("/api/calls/{call_id}/recording", qa_only(call_recording)),
             Route("/api/calls/{call_id}/note", call_note),
+            Route("/api/calls/{call_id}/wrapup", wrapup, methods=["GET", "PUT"]),
             Route("/api/qa/agents", qa_only(agent_stats)),
             Route("/api/live/calls/{call_id}/transfer", transfer, methods=["POST"]),
             Route("/api/ticket", ticket, methods=["POST"]),

@@ -22,6 +22,15 @@ CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
 
 
+MAX_CLOSE_REASON_BYTES = 123  # a close frame's payload is at most 125 bytes, 2 of them the code
+
+
+def close_reason(reason: str) -> str:
+    """The reason cut to fit a close frame in UTF-8 bytes, not characters: a reason that quotes
+    a client's non-ASCII input would otherwise break the close itself."""
+    return reason.encode("utf-8", "replace")[:MAX_CLOSE_REASON_BYTES].decode("utf-8", "ignore")
+
+
 class Sender:
     """One writer per websocket: messages from several tasks never interleave mid-frame."""
 
@@ -53,7 +62,7 @@ class Sender:
         try:
             async with self._lock:
                 if self.websocket.client_state == WebSocketState.CONNECTED:
-                    await self.websocket.close(code, reason[:120])
+                    await self.websocket.close(code, close_reason(reason))
         except (RuntimeError, OSError, WebSocketDisconnect):
             pass
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from assist.calllog.recorder import StoreUnavailable
@@ -24,6 +24,7 @@ from assist.calllog.replay import schedule
 from assist.calllog.store import CallQuery, CallStore, StoreError
 from assist.services import Services
 from assist.web.auth import is_role, origin_allowed, request_principal, websocket_principal
+from assist.web.connection import close_reason
 from assist.web.qa_schema import Transfer, openapi
 
 log = logging.getLogger(__name__)
@@ -149,8 +150,20 @@ async def delete_call(request: Request, services: Services) -> Response:
     deleted = await services.recorder.read(lambda store: store.delete_call(call_id))
     if not deleted:
         return _error("no such call", 404)
+    if services.desk.recordings is not None:
+        services.desk.recordings.delete(call_id)
     log.info("QA API: deleted call %s", call_id)
     return JSONResponse({"deleted": 1})
+
+
+async def call_recording(request: Request, services: Services) -> Response:
+    """The call's audio (customer left, agent right), when recording is on and the call ended."""
+    recordings = services.desk.recordings
+    call_id = request.path_params["call_id"]
+    path = recordings.path(call_id) if recordings is not None else None
+    if path is None or not path.exists():
+        return _error("no recording of this call (recording is off, or the call is still in progress)", 404)
+    return FileResponse(path, media_type="audio/flac", headers={"Cache-Control": "no-store"})
 
 
 def transcript_csv(call: dict[str, Any]) -> str:
@@ -177,6 +190,27 @@ async def export_call(request: Request, services: Services) -> Response:
         return Response(transcript_csv(call), media_type="text/csv", headers=disposition)
     body = json.dumps({**call, "hits": []}, ensure_ascii=False, indent=1)
     return Response(body, media_type="application/json", headers=disposition)
+
+
+async def call_events(request: Request, services: Services) -> Response:
+    """The stored event stream with each event's time on the call's clock (``replay_s``): what the
+    QA page replays with pause and seek (the websocket replay sends the same in real time)."""
+    call_id = request.path_params["call_id"]
+    found = await services.recorder.read(lambda store: (store.get_call(call_id), store.events(call_id)))
+    call, events = found
+    if call is None:
+        return _error("no such call", 404)
+    started = {
+        "type": "call_started",
+        **{k: call.get(k) for k in ("platform", "platform_call_id", "caller_number", "agent_id", "language", "caller")},
+        "call_id": call_id,
+        "started_at": call["started_at"],
+    }
+    timed = [
+        {**event, "replay_s": round(at_s, 3)}
+        for at_s, event in schedule([e for e in events if e.get("type") != "call_started"])
+    ]
+    return JSONResponse({"call": started, "duration_s": call.get("duration_s"), "events": timed})
 
 
 async def by_platform_id(request: Request, services: Services) -> Response:
@@ -284,7 +318,7 @@ async def replay_endpoint(websocket: WebSocket) -> None:
     try:
         found = await services.recorder.read(lambda store: (store.get_call(call_id), store.events(call_id)))
     except StoreError as error:
-        await websocket.close(code=1011, reason=str(error)[:120])
+        await websocket.close(code=1011, reason=close_reason(str(error)))
         return
     call, events = found
     if call is None:

@@ -6,7 +6,7 @@ against this document (openapi-core), so the two cannot drift apart silently.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
@@ -78,6 +78,7 @@ class Call(CallItem):
     utterances: list[Utterance]
     guidance: list[dict[str, Any]] = Field(description="cards, offers and signals shown, in order")
     feedback: list[dict[str, Any]]
+    wrapup: dict[str, Any] | None = Field(None, description="after-call work: what was proposed, what the agent saved")
 
 
 class CallLegs(BaseModel):
@@ -113,7 +114,30 @@ class Error(BaseModel):
     error: str
 
 
+class WrapupFields(BaseModel):
+    """What an agent saves at the end of a call (and what was proposed to them)."""
+
+    model_config = ConfigDict(extra="ignore")
+    summary: str = Field(max_length=4000)
+    disposition: str = Field(min_length=1, max_length=64)
+    outcome: Literal["resolved", "follow_up", "escalated", "unresolved", "abandoned"]
+    notes: str = Field("", max_length=2000)
+
+
+class Wrapup(BaseModel):
+    call_id: str
+    agent_id: str
+    live: bool = Field(description="the call is still in progress: the proposal is a preview")
+    dispositions: list[dict[str, str]] = Field(description="the wrap-up codes to choose from: code, label")
+    outcomes: list[str]
+    proposed: dict[str, Any] = Field(description="summary, disposition, outcome and why, from what was said")
+    saved: dict[str, Any] | None = Field(description="what the agent saved; null until then")
+    saved_at: float | None
+
+
 MODELS: tuple[type[BaseModel], ...] = (
+    WrapupFields,
+    Wrapup,
     CallList,
     Call,
     CallLegs,
@@ -243,6 +267,55 @@ def openapi() -> dict[str, Any]:
                     ],
                     "responses": {"200": _json("CallLegs", "every leg of that conversation"), **ERRORS},
                 }
+            },
+            "/api/calls/{call_id}/events": {
+                "get": {
+                    "summary": "The stored event stream (what the sidebar saw), each with its time on the "
+                    "call's clock (replay_s), for a replay with pause and seek",
+                    "operationId": "getCallEvents",
+                    "parameters": [CALL_ID],
+                    "responses": {
+                        "200": {
+                            "description": "call_started, the duration and the events",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **ERRORS,
+                    },
+                }
+            },
+            "/api/calls/{call_id}/recording": {
+                "get": {
+                    "summary": "The call's audio as FLAC (customer left, agent right; paused spans silent), "
+                    "when ASSIST_RECORD_AUDIO is on",
+                    "operationId": "getRecording",
+                    "parameters": [CALL_ID],
+                    "responses": {
+                        "200": {
+                            "description": "the recording",
+                            "content": {"audio/flac": {"schema": {"type": "string", "format": "binary"}}},
+                        },
+                        **ERRORS,
+                    },
+                }
+            },
+            "/api/calls/{call_id}/wrapup": {
+                "get": {
+                    "summary": "After-call work: the proposed summary, disposition and outcome, and what the "
+                    "agent saved (the call's agent, supervisors and QA)",
+                    "operationId": "getWrapup",
+                    "parameters": [CALL_ID],
+                    "responses": {"200": _json("Wrapup", "proposed and saved wrap-up"), **ERRORS},
+                },
+                "put": {
+                    "summary": "Save the agent's wrap-up (the call's agent or a supervisor); saving again replaces it",
+                    "operationId": "saveWrapup",
+                    "parameters": [CALL_ID],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("WrapupFields")}},
+                    },
+                    "responses": {"200": _json("Wrapup", "the saved wrap-up"), **ERRORS},
+                },
             },
             "/api/ticket": {
                 "post": {

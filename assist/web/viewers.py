@@ -10,6 +10,7 @@ import logging
 from starlette.websockets import WebSocket
 
 from assist.access.tokens import Principal
+from assist.calls.desk import MAX_COACHING_CHARS
 from assist.calls.session import check_feedback
 from assist.live.hub import Outbox
 from assist.messages import error_message
@@ -94,6 +95,14 @@ async def _read(websocket: WebSocket, services: Services, sender: Sender, agent_
             continue
         if kind == "ping":
             await sender.send({"type": "pong"})
+        elif kind == "coaching" and agent_id is None:  # supervisors only
+            call_id, text = str(data.get("call_id")), data.get("text")
+            if services.hub.calls.get(call_id) is None:
+                await sender.send(error_message(f"no live call {call_id}", call_id=call_id))
+            elif not isinstance(text, str) or not text.strip() or len(text) > MAX_COACHING_CHARS:
+                await sender.send(error_message(f"a message is 1-{MAX_COACHING_CHARS} characters", call_id=call_id))
+            else:
+                await services.live.request(call_id, {"kind": "coaching", "text": text.strip(), "sender": "supervisor"})
         elif kind == "feedback":
             call_id, card_id, action = data.get("call_id"), data.get("card_id"), data.get("action")
             call = services.hub.calls.get(str(call_id))

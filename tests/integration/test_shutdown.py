@@ -34,6 +34,7 @@ def server_process(tmp_path: Path):  # type: ignore[no-untyped-def]
         "ASSIST_DATA_DIR": str(ARTIFACTS / "server-data"),
         "ASSIST_DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}",
         "ASSIST_NODE_ID": "shutdown-test",
+        "ASSIST_MAX_FINAL_WAIT_S": "3600",  # a busy machine's backlog must not refuse the test's calls
         "ASSIST_SHUTDOWN_GRACE_S": "60",  # drains as soon as the calls are done; a busy machine needs longer
         "HF_HUB_OFFLINE": "1",
     }

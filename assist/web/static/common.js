@@ -89,129 +89,187 @@ class LiveSocket {
   }
 }
 
-// Renders one call from the event stream: caller, alerts, cards, offers, transcript.
+// One call as the agent sees it, in a layout that never jumps: caller (with mood and topic) →
+// the pinned answer with the offer that fits → alerts → transcript. Each zone has a fixed
+// height and scrolls inside itself, so nothing above moves when something below changes.
+const ACTIONS = [["used", "Used it"], ["not_helpful", "Not useful"]];
+const MOOD_WORDS = { calm: "Calm", uneasy: "Uneasy", upset: "Upset" };
+
 class CallView {
-  constructor(root, { onFeedback, showFeedback = true }) {
-    this.root = root; this.onFeedback = onFeedback; this.showFeedback = showFeedback;
-    this.lines = new Map(); this.cards = new Map(); this.feedback = new Map();
+  constructor(container, { onFeedback, showFeedback = true } = {}) {
+    this.onFeedback = onFeedback; this.showFeedback = showFeedback;
+    this.zones = {
+      caller: el("section", { class: "cv-caller", "data-testid": "caller", "aria-label": "Caller" }),
+      answer: el("section", { class: "cv-answer", "data-testid": "answer-zone", "aria-label": "Suggested answer" }),
+      alerts: el("section", { class: "cv-alerts", "data-testid": "alerts", "aria-label": "Alerts", "aria-live": "polite" }),
+      transcript: el("section", { class: "cv-transcript", "data-testid": "transcript", "aria-label": "Transcript" }),
+    };
+    this.pinnedBox = el("div", { class: "cv-pinned", "data-testid": "pinned" });
+    this.offerBox = el("div", { class: "cv-offer", "data-testid": "offer-slot" });
+    this.alsoBox = el("div", { class: "cv-also", "data-testid": "also" });
+    this.zones.answer.append(this.pinnedBox, this.offerBox, this.alsoBox);
+    this.lines = el("div", { class: "cv-lines" });
+    this.latest = el("button", { type: "button", class: "cv-latest", hidden: true, onclick: () => this.scrollToLatest() }, "↓ Latest");
+    this.zones.transcript.append(this.lines, this.latest);
+    this.lines.addEventListener("scroll", () => { this.latest.hidden = this.atBottom(); });
+    this.root = el("div", { class: "callview" }, Object.values(this.zones));
+    container.replaceChildren(this.root);
+    this.reset(null);
   }
   reset(call) {
-    this.call = call; this.lines.clear(); this.cards.clear(); this.feedback.clear();
-    for (const id of ["alerts", "cards", "offers", "transcript"]) this.root[id].replaceChildren();
-    this.root.cards.append(el("span", { class: "empty" }, "Answers appear here when the customer asks something the knowledge base covers."));
-    this.root.alertsPanel.hidden = true; this.root.offersPanel.hidden = true;
+    this.call = call; this.byLine = new Map(); this.cards = new Map(); this.feedback = new Map();
+    this.pinned = null; this.mood = null; this.alertCount = 0;
+    this.lines.replaceChildren(); this.alsoBox.replaceChildren(); this.offerBox.replaceChildren();
+    this.zones.alerts.replaceChildren(el("span", { class: "empty" }, "No alerts."));
+    this.pinnedBox.replaceChildren(el("span", { class: "empty" }, call ? "The answer appears here when the customer asks something the knowledge base covers." : "Waiting for a call…"));
     this.renderCaller();
   }
   renderCaller() {
-    const call = this.call, profile = call.caller || {};
-    const segment = profile.segment ? el("span", { class: `badge ${String(profile.segment).toLowerCase()}` }, profile.segment) : null;
-    const meta = [
-      profile.name && el("span", {}, profile.name),
-      profile.plan && el("span", {}, `Plan: ${profile.plan}`),
-      profile.tenure_years !== undefined && el("span", {}, `Customer ${profile.tenure_years} yr`),
-      (profile.flags || []).length > 0 && el("span", {}, profile.flags.join(", ")),
-      el("span", { "data-testid": "call-clock" }, call.ended ? `ended (${call.endReason})` : clock(Date.now() / 1000 - call.started_at)),
-      el("span", {}, call.platform),
-    ];
-    this.root.caller.replaceChildren(
-      el("div", { class: "number" }, call.caller_number || "Unknown caller", " ", segment),
-      el("div", { class: "meta" }, meta),
-    );
+    const call = this.call;
+    if (!call) { this.zones.caller.replaceChildren(el("span", { class: "empty" }, "Waiting for a call…")); return; }
+    const p = call.caller || {};
+    const segment = p.segment ? el("span", { class: `badge ${String(p.segment).toLowerCase()}` }, p.segment) : null;
+    const mood = this.mood || { label: "calm", direction: 0 };
+    const arrow = mood.direction > 0 ? " ↘ worse" : mood.direction < 0 ? " ↗ better" : "";
+    const facts = [
+      p.plan && `${p.plan}`,
+      p.monthly_spend !== undefined && p.monthly_spend !== null && p.monthly_spend !== "" && `$${p.monthly_spend}/mo`,
+      p.tenure_years !== undefined && `${p.tenure_years} yr customer`,
+      p.account_status && p.account_status !== "active" && `account ${p.account_status}`,
+    ].filter(Boolean);
+    const issues = [...(p.flags || []).map((f) => String(f).replaceAll("_", " "))];
+    this.zones.caller.replaceChildren(
+      el("div", { class: "cv-who" },
+        el("span", { class: "name" }, p.name || call.caller_number || "Unknown caller"), segment,
+        el("span", { class: "grow" }),
+        el("span", { class: `mood ${mood.label}`, "data-testid": "mood", title: mood.trend ? `customer sentiment over the call: ${mood.trend.join(", ")}` : "customer sentiment" },
+          MOOD_WORDS[mood.label] || mood.label, arrow)),
+      el("div", { class: "meta" }, p.name && call.caller_number ? el("span", {}, call.caller_number) : null,
+        facts.map((f) => el("span", {}, f)),
+        el("span", { "data-testid": "call-clock" }, call.ended ? `ended (${call.endReason})` : clock(Date.now() / 1000 - call.started_at))),
+      el("div", { class: "notes", title: p.notes || "" }, issues.length ? el("strong", {}, `${issues.join(", ")} · `) : null, p.notes || ""),
+      el("div", { class: "topic", "data-testid": "topic" }, "Topic: ", this.pinned ? this.pinned.title : "—"));
   }
   handle(message) {
     switch (message.type) {
       case "interim": case "final": return this.transcript(message);
-      case "suggestion": return this.card(message, "suggestion");
-      case "offer": return this.card(message, "offer");
+      case "suggestion": return this.suggestion(message);
+      case "offer": return this.offer(message);
       case "signal": return this.alert(message);
+      case "mood": this.mood = message; return this.renderCaller();
       case "feedback": return this.markFeedback(message);
       case "handover": case "transferred": return this.handover(message);
+      case "coaching": return this.alertNode(el("div", { class: "alert coaching", "data-testid": "coaching", role: "status" },
+        el("strong", {}, "From your supervisor: "), message.text));
       case "paused": return this.notice("Recording paused: nothing is transcribed or stored until it resumes.", "paused");
       case "resumed": return this.notice("Recording resumed.", "resumed");
       case "call_ended": this.call.ended = true; this.call.endReason = message.reason; return this.renderCaller();
     }
   }
+  atBottom() { const box = this.lines; return box.scrollHeight - box.scrollTop - box.clientHeight < 40; }
+  scrollToLatest() { this.lines.scrollTop = this.lines.scrollHeight; this.latest.hidden = true; }
   transcript(message) {
     const key = `${message.speaker}:${message.utterance_id}`;
-    let line = this.lines.get(key);
+    let line = this.byLine.get(key);
+    const stick = this.atBottom();
     if (!line) {
       line = el("div", { class: `line ${message.speaker}`, dataset: { start: message.start_s } },
-        el("span", { class: "who" }, message.speaker), el("span", { class: "text" }));
-      this.lines.set(key, line);
-      const box = this.root.transcript;
-      const after = [...box.children].find((n) => Number(n.dataset.start) > message.start_s);
-      const stick = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
-      box.insertBefore(line, after || null);
-      if (stick) box.scrollTop = box.scrollHeight;
+        el("span", { class: "who" }, message.speaker === "customer" ? "Customer" : "Agent"), el("span", { class: "text" }));
+      this.byLine.set(key, line);
+      const after = [...this.lines.children].find((n) => Number(n.dataset.start) > message.start_s);
+      this.lines.insertBefore(line, after || null);
     }
     line.classList.toggle("interim", message.type === "interim");
     line.classList.toggle("final", message.type === "final");
     line.dataset.testid = message.type === "final" ? "final-line" : "interim-line";
-    const text = line.querySelector(".text");
-    text.replaceChildren(message.text || "…", el("span", { class: "time" }, clock(message.start_s)));
+    line.querySelector(".text").replaceChildren(message.text || "…", el("span", { class: "time" }, clock(message.start_s)));
     if (message.type === "final" && !message.text) line.remove();
+    if (stick) this.scrollToLatest(); else this.latest.hidden = false;
   }
-  card(message, kind) {
-    const id = message.card_id;
-    const container = kind === "offer" ? this.root.offers : this.root.cards;
-    if (kind === "offer") this.root.offersPanel.hidden = false;
-    container.querySelector(".empty")?.remove();
-    // Only web and mail links become links (the server checks KB files too).
-    const safeUrl = message.source && /^(https?:\/\/|mailto:)/i.test(String(message.source.url || ""));
-    const source = safeUrl
-      ? el("div", { class: "source" }, "Source: ", el("a", { href: message.source.url, target: "_blank", rel: "noopener noreferrer" }, message.source.title || message.source.url))
-      : null;
-    const buttons = this.showFeedback ? el("div", { class: "actions" },
-      ...[["used", "Used", "primary"], ["dismissed", "Dismiss", ""], ["helpful", "Helpful", ""], ["not_helpful", "Not helpful", ""]]
-        .map(([action, label, cls]) => el("button", { class: cls, type: "button", "data-action": action, "aria-pressed": "false",
-          onclick: () => this.onFeedback && this.onFeedback(this.call.call_id, id, action) }, label))) : null;
-    const node = el("article", { class: `card ${kind}`, "data-testid": `${kind}-card`, "data-card-id": id },
+  // Only web and mail links become links (the server checks KB files too).
+  source(message) {
+    const safe = message.source && /^(https?:\/\/|mailto:)/i.test(String(message.source.url || ""));
+    return safe ? el("div", { class: "source" }, "Source: ", el("a", { href: message.source.url, target: "_blank", rel: "noopener noreferrer" }, message.source.title || message.source.url)) : null;
+  }
+  buttons(id) {
+    if (!this.showFeedback) return null;
+    return el("div", { class: "actions" }, ACTIONS.map(([action, label]) => el("button", {
+      type: "button", class: `fb ${action}`, "data-action": action, "aria-pressed": "false",
+      onclick: () => this.onFeedback && this.onFeedback(this.call.call_id, id, action) }, label)));
+  }
+  cardNode(message, kind) {
+    const node = el("article", { class: `card ${kind}`, "data-testid": `${kind}-card`, "data-card-id": message.card_id },
       el("h3", {}, el("span", { class: "grow" }, message.title), this.badge(message, kind)),
       el("div", { class: "say" }, message.answer || message.pitch || ""),
-      message.trigger && message.trigger.text ? el("div", { class: "why" }, `“${message.trigger.text}”`) : null,
+      message.trigger && message.trigger.text ? el("div", { class: "why" }, `Customer: “${message.trigger.text}”`) : null,
       message.reason ? el("div", { class: "why" }, message.reason) : null,
-      source, buttons);
-    const old = this.cards.get(id);
-    if (old) old.replaceWith(node); else container.prepend(node);
-    this.cards.set(id, node);
-    const seen = this.feedback.get(id);
-    if (seen) for (const action of seen) this.pressed(node, action);
+      this.source(message), this.buttons(message.card_id));
+    for (const action of this.feedback.get(message.card_id) || []) this.pressed(node, action);
+    return node;
+  }
+  // An earlier or weaker card: one line; opening it shows the answer in place.
+  alsoLine(message, kind) {
+    this.alsoBox.querySelector(`[data-card-id="${CSS.escape(message.card_id)}"]`)?.remove();
+    const line = el("details", { class: `also ${kind}`, "data-card-id": message.card_id, "data-testid": "also-line" },
+      el("summary", {}, kind === "offer" ? "Offer: " : "Also: ", message.title),
+      el("div", { class: "say" }, message.answer || message.pitch || ""), this.source(message));
+    this.alsoBox.prepend(line);
+  }
+  suggestion(message) {
+    this.cards.set(message.card_id, message);
+    const pins = message.pinned === true || (message.pinned === undefined && !this.pinned);
+    if (!pins) { if (!this.pinned || this.pinned.card_id !== message.card_id) this.alsoLine(message, "suggestion"); return; }
+    if (this.pinned && this.pinned.card_id !== message.card_id) this.alsoLine(this.pinned, "suggestion");
+    this.alsoBox.querySelector(`[data-card-id="${CSS.escape(message.card_id)}"]`)?.remove();
+    this.pinned = message;
+    this.pinnedBox.replaceChildren(this.cardNode(message, "suggestion"));
+    this.renderCaller();
+  }
+  offer(message) {
+    const current = this.offerBox.firstElementChild;
+    if (current && current.dataset.cardId !== message.card_id) this.alsoLine(this.cards.get(current.dataset.cardId) || { card_id: current.dataset.cardId, title: current.querySelector("h3 .grow")?.textContent || "" }, "offer");
+    this.cards.set(message.card_id, message);
+    this.offerBox.replaceChildren(this.cardNode(message, "offer"));
   }
   // The blended match score is not a probability (its no-match line is ~0.45): agents see a
   // plain label, the number stays in the tooltip for QA.
   badge(message, kind) {
     if (kind === "offer") return el("span", { class: "badge gold", title: message.value || "" }, "fits this caller");
     const score = message.confidence || 0;
-    const label = score >= 0.7 ? "strong match" : "likely match";
-    return el("span", { class: `badge ${score >= 0.7 ? "" : "weak"}`, title: `match score ${score.toFixed(2)}` }, label);
+    return el("span", { class: `badge ${score >= 0.7 ? "" : "weak"}`, title: `match score ${score.toFixed(2)}` }, score >= 0.7 ? "strong match" : "likely match");
   }
   markFeedback(message) {
     const actions = this.feedback.get(message.card_id) || new Set();
     actions.add(message.action); this.feedback.set(message.card_id, actions);
-    const node = this.cards.get(message.card_id);
+    const node = this.root.querySelector(`article[data-card-id="${CSS.escape(message.card_id)}"]`);
     if (node) this.pressed(node, message.action);
+    if (this.pinned && this.pinned.card_id === message.card_id && (message.action === "not_helpful" || message.action === "dismissed")) {
+      this.alsoLine(this.pinned, "suggestion");
+      this.pinned = null;
+      this.pinnedBox.replaceChildren(el("span", { class: "empty" }, "Marked not useful. The next good answer appears here."));
+      this.renderCaller();
+    }
   }
   pressed(node, action) {
     node.querySelector(`button[data-action="${action}"]`)?.setAttribute("aria-pressed", "true");
-    if (action === "used" || action === "dismissed") node.classList.add("done");
+    if (action === "used") node.classList.add("used");
+  }
+  alertNode(node) {
+    if (!this.alertCount++) this.zones.alerts.replaceChildren();
+    this.zones.alerts.prepend(node);
   }
   // An earlier leg of this conversation (a transfer) or a repeat caller: what was already said.
   handover(message) {
-    this.root.alertsPanel.hidden = false;
     const title = message.type === "transferred" ? `Transferred to ${message.to_agent_id}`
       : message.kind === "transfer" ? "Transferred call: what the customer already told us" : "Called recently";
-    this.root.alerts.prepend(el("div", { class: "alert handover", "data-testid": "handover" },
-      el("strong", {}, title), el("span", { class: "note" }, message.note || "")));
+    this.alertNode(el("div", { class: "alert handover", "data-testid": "handover" }, el("strong", {}, title), el("span", { class: "note" }, message.note || "")));
   }
   notice(text, kind) {
-    const box = this.root.transcript;
-    box.append(el("div", { class: `notice ${kind}`, "data-testid": `notice-${kind}` }, text));
+    this.lines.append(el("div", { class: `notice ${kind}`, "data-testid": `notice-${kind}` }, text));
   }
   alert(message) {
-    this.root.alertsPanel.hidden = false;
-    const node = el("div", { class: `alert ${message.severity || ""}`, "data-testid": "alert" },
+    this.alertNode(el("div", { class: `alert ${message.severity || ""}`, "data-testid": "alert" },
       el("strong", {}, message.title || message.kind), " ", message.message || "",
-      message.evidence ? el("span", { class: "evidence" }, `“${message.evidence}”`) : null);
-    this.root.alerts.prepend(node);
+      message.evidence ? el("span", { class: "evidence" }, `“${message.evidence}”`) : null));
   }
 }

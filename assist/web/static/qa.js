@@ -3,7 +3,7 @@
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 25;
-let offset = 0, replaySocket = null;
+let offset = 0;
 
 async function api(path, options = {}) {
   const response = await fetch(path, { ...options, headers: Auth.headers() });
@@ -79,6 +79,17 @@ function renderScorecard(qa) {
       item.note ? el("span", { class: "note" }, item.note) : null))));
 }
 
+// What the system proposed at the end of the call, and what the agent saved: QA sees both.
+function renderWrapup(wrapup) {
+  if (!wrapup) { $("wrapup").replaceChildren(el("span", { class: "empty" }, "The agent has not saved a wrap-up.")); return; }
+  const { proposed, saved } = wrapup;
+  const rows = [["Summary", "summary"], ["Wrap-up code", "disposition"], ["Outcome", "outcome"], ["Notes", "notes"]];
+  $("wrapup").replaceChildren(el("table", { class: "wrapup-compare" },
+    el("thead", {}, el("tr", {}, el("th", {}, ""), el("th", {}, "Proposed"), el("th", {}, `Saved by ${wrapup.agent_id}`))),
+    el("tbody", {}, rows.map(([label, key]) => el("tr", { class: proposed[key] === saved[key] ? "" : "changed" },
+      el("th", {}, label), el("td", {}, proposed[key] || "—"), el("td", {}, saved[key] || "—"))))));
+}
+
 function renderTimeline(call) {
   const entries = call.utterances.map((u) => ({ t: u.start_s, who: u.speaker, cls: u.speaker, text: u.text }));
   for (const g of call.guidance) {
@@ -105,6 +116,7 @@ async function showCall(id) {
   const summary = call.summary;
   $("summary").replaceChildren(summary ? el("p", {}, summary.text) : el("span", { class: "empty" }, "No summary yet."));
   renderScorecard(call.qa);
+  renderWrapup(call.wrapup);
   renderTimeline(call);
   for (const format of ["json", "csv"]) $(`export-${format}`).onclick = (event) => { event.preventDefault(); exportCall(id, format); };
   $("delete").onclick = async () => {
@@ -124,29 +136,86 @@ async function exportCall(id, format) {
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 }
 
-function stopReplay() { if (replaySocket) { replaySocket.onclose = null; replaySocket.close(); replaySocket = null; } }
+// Replay as the agent saw it, with a moving position, pause and seek. The events come with
+// their time on the call's clock; a call recording, when kept, sets the clock instead.
+class Replayer {
+  constructor(data, recording) {
+    this.data = data; this.events = data.events; this.recording = recording;
+    this.duration = Math.max(data.duration_s || 0, ...this.events.map((e) => e.replay_s || 0));
+    this.view = new CallView($("replay-view"), { showFeedback: false });
+    this.position = 0; this.next = 0; this.playing = false; this.last = null;
+    $("seek").max = String(this.duration); $("seek").value = "0";
+    $("seek").oninput = () => this.seek(Number($("seek").value));
+    $("pause").onclick = () => (this.playing ? this.pause() : this.play());
+    if (recording) {
+      recording.hidden = false;
+      recording.ontimeupdate = () => { if (this.playing) this.advanceTo(recording.currentTime); };
+      recording.onended = () => this.finish();
+    }
+    this.restart();
+  }
+  get speed() { return Number($("speed").value) || 1; }
+  restart() { this.view.reset({ ...this.data.call, started_at: Date.now() / 1000 }); this.next = 0; this.position = 0; }
+  advanceTo(t) {
+    while (this.next < this.events.length && (this.events[this.next].replay_s || 0) <= t) this.view.handle(this.events[this.next++]);
+    this.position = t;
+    $("seek").value = String(t); $("position").textContent = `${clock(t)} / ${clock(this.duration)}`;
+    if (this.next >= this.events.length && t >= this.duration) this.finish();
+  }
+  seek(t) {
+    if (t < this.position) this.restart();
+    this.advanceTo(t);
+    if (this.recording) this.recording.currentTime = t;
+  }
+  play() {
+    if (this.position >= this.duration) this.seek(0);
+    this.playing = true; this.last = performance.now();
+    $("pause").textContent = "Pause"; $("pause").setAttribute("aria-pressed", "false");
+    $("replay-status").textContent = `playing at ${this.speed}×…`;
+    if (this.recording) { this.recording.playbackRate = Math.min(this.speed, 4); this.recording.play().catch(() => {}); return; }
+    const step = (now) => {
+      if (!this.playing) return;
+      this.advanceTo(Math.min(this.duration, this.position + ((now - this.last) / 1000) * this.speed));
+      this.last = now;
+      if (this.playing) this.frame = requestAnimationFrame(step);
+    };
+    this.frame = requestAnimationFrame(step);
+  }
+  pause() {
+    this.playing = false; cancelAnimationFrame(this.frame);
+    if (this.recording) this.recording.pause();
+    $("pause").textContent = "Play"; $("pause").setAttribute("aria-pressed", "true");
+    $("replay-status").textContent = `paused at ${clock(this.position)}`;
+  }
+  finish() {
+    this.playing = false; cancelAnimationFrame(this.frame);
+    $("pause").textContent = "Play again"; $("pause").setAttribute("aria-pressed", "false");
+    $("replay-status").textContent = `finished (${this.events.length} events)`;
+  }
+  stop() { this.playing = false; cancelAnimationFrame(this.frame); if (this.recording) { this.recording.pause(); this.recording.removeAttribute("src"); } }
+}
+
+let replayer = null;
+function stopReplay() { if (replayer) { replayer.stop(); replayer = null; } }
+
+async function recordingOf(id) {
+  const response = await fetch(`/api/calls/${encodeURIComponent(id)}/recording`, { headers: Auth.headers() });
+  if (!response.ok) return null;
+  const audio = $("recording");
+  audio.src = URL.createObjectURL(await response.blob());
+  return audio;
+}
 
 async function startReplay(id) {
   stopReplay();
-  $("replay").hidden = false;
-  const roots = { caller: $("r-caller"), alerts: $("r-alerts"), cards: $("r-cards"), offers: $("r-offers"),
-    transcript: $("r-transcript"), alertsPanel: $("r-alerts-panel"), offersPanel: $("r-offers-panel") };
-  const view = new CallView(roots, { showFeedback: false });
-  const speed = $("speed").value;
-  let url;
-  try { url = await Auth.socketUrl(`/ws/replay/${encodeURIComponent(id)}?speed=${speed}`); } catch (error) {
+  $("replay").hidden = false; $("recording").hidden = true;
+  let data;
+  try { data = await api(`/api/calls/${encodeURIComponent(id)}/events`); } catch (error) {
     $("replay-status").textContent = `cannot play: ${error.message}`;
     return;
   }
-  replaySocket = new WebSocket(url);
-  $("replay-status").textContent = `playing at ${speed}×…`;
-  replaySocket.onmessage = (event) => {
-    const m = JSON.parse(event.data);
-    if (m.type === "call_started") view.reset({ ...m, started_at: Date.now() / 1000 });
-    else if (m.type === "replay_ended") $("replay-status").textContent = `finished (${m.events} events)`;
-    else view.handle(m);
-  };
-  replaySocket.onclose = (event) => { if (event.code !== 1000) $("replay-status").textContent = `stopped: ${event.reason || event.code}`; };
+  replayer = new Replayer(data, await recordingOf(id).catch(() => null));
+  replayer.play();
 }
 
 function route() {

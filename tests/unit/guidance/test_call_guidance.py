@@ -104,6 +104,11 @@ def call(matcher: Matcher, gold: CustomerProfile) -> CallGuidance:
 _ids = iter(range(1, 10_000))
 
 
+def guide(call: CallGuidance, message: dict[str, Any]) -> list[dict[str, Any]]:
+    """What guidance says, without the mood updates (tested on their own below)."""
+    return [m for m in call.on_transcript(message) if m["type"] != "mood"]
+
+
 def final(speaker: str, text: str, start_s: float, end_s: float) -> dict[str, Any]:
     return {
         "type": "final",
@@ -144,7 +149,7 @@ def test_the_tiny_matcher_is_confident_on_its_phrasings(matcher: Matcher) -> Non
 
 def test_card_question_gives_a_suggestion_then_its_offer(call: CallGuidance) -> None:
     message = final("customer", "I lost my debit card, can you send me a new one?", 2.0, 5.0)
-    out = call.on_transcript(message)
+    out = guide(call, message)
     assert types(out) == [
         ("suggestion", "kb:replace-card"),
         ("offer", "offer:premium-card-upgrade"),
@@ -158,12 +163,12 @@ def test_card_question_gives_a_suggestion_then_its_offer(call: CallGuidance) -> 
     assert offer["trigger"] == "replace card"
     assert offer["reason"].startswith("customer asked: Replace a lost card · eligible: gold customer")
     # neither is repeated when the customer says it again
-    assert call.on_transcript(final("customer", "I lost my debit card, send me a new one", 8.0, 10.0)) == []
+    assert guide(call, final("customer", "I lost my debit card, send me a new one", 8.0, 10.0)) == []
 
 
 def test_churn_gives_a_churn_signal_and_the_retention_offer(call: CallGuidance) -> None:
     text = "This is it, I want to cancel my account and take my business elsewhere"
-    out = call.on_transcript(final("customer", text, 1.0, 4.0))
+    out = guide(call, final("customer", text, 1.0, 4.0))
     kinds = types(out)
     assert ("signal", "churn") in kinds
     assert ("offer", "offer:retention-fee-waiver") in kinds
@@ -177,14 +182,14 @@ def test_churn_gives_a_churn_signal_and_the_retention_offer(call: CallGuidance) 
     assert offer["reason"].startswith("Churn risk · ")
     assert kinds.count(("offer", "offer:retention-fee-waiver")) == 1
     # later churn words bring no second retention offer
-    later = call.on_transcript(final("customer", "I said close my account", 80.0, 82.0))
+    later = guide(call, final("customer", "I said close my account", 80.0, 82.0))
     assert ("offer", "offer:retention-fee-waiver") not in types(later)
 
 
 def test_dissatisfaction_unlocks_the_goodwill_offer(call: CallGuidance) -> None:
     out: list[dict[str, Any]] = []
     for i, text in enumerate(["this is a bit annoying", "I am really frustrated, this is terrible"]):
-        out += call.on_transcript(final("customer", text, i * 5.0, i * 5.0 + 3))
+        out += guide(call, final("customer", text, i * 5.0, i * 5.0 + 3))
     kinds = types(out)
     assert ("signal", "dissatisfaction") in kinds
     assert kinds[kinds.index(("signal", "dissatisfaction")) + 1] == (
@@ -194,21 +199,21 @@ def test_dissatisfaction_unlocks_the_goodwill_offer(call: CallGuidance) -> None:
 
 
 def test_escalation_alone_unlocks_no_offer(call: CallGuidance) -> None:
-    out = call.on_transcript(final("customer", "let me speak to your supervisor", 1.0, 3.0))
+    out = guide(call, final("customer", "let me speak to your supervisor", 1.0, 3.0))
     assert types(out) == [("signal", "escalation")]
 
 
 def test_agent_finals_give_no_suggestions(call: CallGuidance) -> None:
-    out = call.on_transcript(final("agent", "I lost my debit card, can you send me a new one?", 1.0, 4.0))
+    out = guide(call, final("agent", "I lost my debit card, can you send me a new one?", 1.0, 4.0))
     assert [m for m in out if m["type"] in ("suggestion", "offer")] == []
     assert call.suggestions.on_screen == []
     # the customer's own question still gets its card afterwards
-    later = call.on_transcript(final("customer", "I lost my debit card, can you send me a new one?", 5.0, 8.0))
+    later = guide(call, final("customer", "I lost my debit card, can you send me a new one?", 5.0, 8.0))
     assert ("suggestion", "kb:replace-card") in types(later)
 
 
 def test_agent_hold_and_silence_ticks(call: CallGuidance) -> None:
-    call.on_transcript(final("agent", "please hold while I check that", 1.0, 3.0))
+    guide(call, final("agent", "please hold while I check that", 1.0, 3.0))
     assert call.tick(30.0) == []
     assert types(call.tick(63.0)) == [("signal", "hold")]
 
@@ -217,18 +222,18 @@ def test_agent_hold_and_silence_ticks(call: CallGuidance) -> None:
 
 
 def test_interims_update_activity(call: CallGuidance) -> None:
-    call.on_transcript(final("customer", "hello", 0.0, 1.0))
-    assert call.on_transcript(interim("agent", "let me see what", 15.0)) == []
+    guide(call, final("customer", "hello", 0.0, 1.0))
+    assert guide(call, interim("agent", "let me see what", 15.0)) == []
     assert call.signals.last_activity_s == 15.0
     assert call.tick(30.0) == []  # 15 s since the interim: not silent
-    call.on_transcript(interim("customer", "yes", 28.0))
+    guide(call, interim("customer", "yes", 28.0))
     assert call.signals.last_activity_s == 28.0
     assert call.tick(47.0) == []
     assert types(call.tick(48.0)) == [("signal", "silence")]
 
 
 def test_confident_customer_interim_gives_a_card_and_offer(call: CallGuidance) -> None:
-    out = call.on_transcript(interim("customer", "i lost my debit card can you send me a new one", 3.0, 42))
+    out = guide(call, interim("customer", "i lost my debit card can you send me a new one", 3.0, 42))
     assert types(out) == [
         ("suggestion", "kb:replace-card"),
         ("offer", "offer:premium-card-upgrade"),
@@ -239,11 +244,11 @@ def test_confident_customer_interim_gives_a_card_and_offer(call: CallGuidance) -
         "final": False,
     }
     # the final of that utterance repeats nothing
-    assert call.on_transcript(final("customer", "i lost my debit card can you send me a new one", 1.0, 4.0)) == []
+    assert guide(call, final("customer", "i lost my debit card can you send me a new one", 1.0, 4.0)) == []
 
 
 def test_agent_interims_give_nothing(call: CallGuidance) -> None:
-    assert call.on_transcript(interim("agent", "i lost my debit card can you send me a new one", 3.0)) == []
+    assert guide(call, interim("agent", "i lost my debit card can you send me a new one", 3.0)) == []
 
 
 @pytest.mark.parametrize(
@@ -262,14 +267,14 @@ def test_agent_interims_give_nothing(call: CallGuidance) -> None:
     ],
 )
 def test_other_messages_are_ignored(call: CallGuidance, message: dict[str, Any]) -> None:
-    assert call.on_transcript(message) == []
+    assert guide(call, message) == []
 
 
 # -- feedback, profile, language -------------------------------------------------------------------
 
 
 def test_dismissed_card_feedback_reaches_the_suggestion_policy(call: CallGuidance) -> None:
-    call.on_transcript(final("customer", "I lost my debit card, can you send me a new one?", 1.0, 4.0))
+    guide(call, final("customer", "I lost my debit card, can you send me a new one?", 1.0, 4.0))
     assert call.suggestions.on_screen == ["replace-card"]
     call.on_feedback("offer:premium-card-upgrade", "dismissed", 5.0)  # not a knowledge card
     assert call.suggestions.on_screen == ["replace-card"]
@@ -280,24 +285,24 @@ def test_dismissed_card_feedback_reaches_the_suggestion_policy(call: CallGuidanc
 
 def test_unknown_caller_gets_suggestions_but_no_offers(matcher: Matcher) -> None:
     call = CallGuidance(matcher, load_offers(BANK / "offers.yaml"), None, "en")
-    out = call.on_transcript(final("customer", "I lost my debit card, can you send me a new one?", 1.0, 4.0))
+    out = guide(call, final("customer", "I lost my debit card, can you send me a new one?", 1.0, 4.0))
     assert types(out) == [("suggestion", "kb:replace-card")]
-    churn = call.on_transcript(final("customer", "I want to cancel my account", 10.0, 12.0))
+    churn = guide(call, final("customer", "I want to cancel my account", 10.0, 12.0))
     assert not [m for m in churn if m["type"] == "offer"]
 
 
 def test_standard_customer_gets_no_gold_offers(matcher: Matcher) -> None:
     standard = CustomerProfile(phone="+12025550178", segment="standard", tenure_years=1)
     call = CallGuidance(matcher, load_offers(BANK / "offers.yaml"), standard, "en")
-    out = call.on_transcript(final("customer", "I lost my debit card, can you send me a new one?", 1.0, 4.0))
+    out = guide(call, final("customer", "I lost my debit card, can you send me a new one?", 1.0, 4.0))
     assert types(out) == [("suggestion", "kb:replace-card")]
 
 
 def test_chinese_call_uses_chinese_articles_and_signals(matcher: Matcher, gold: CustomerProfile) -> None:
     call = CallGuidance(matcher, load_offers(BANK / "offers.yaml"), gold, "zh")
-    out = call.on_transcript(final("customer", "我的卡丢了", 1.0, 3.0))
+    out = guide(call, final("customer", "我的卡丢了", 1.0, 3.0))
     assert types(out) == [("suggestion", "kb:zh-replace-card")]  # the bank's offers are English only
-    churn = call.on_transcript(final("customer", "我要销户", 5.0, 6.0))
+    churn = guide(call, final("customer", "我要销户", 5.0, 6.0))
     assert ("signal", "churn") in types(churn)
     assert not [m for m in churn if m["type"] == "offer"]
 
@@ -305,3 +310,21 @@ def test_chinese_call_uses_chinese_articles_and_signals(matcher: Matcher, gold: 
 def test_call_uses_the_matcher_threshold(matcher: Matcher, gold: CustomerProfile) -> None:
     call = CallGuidance(matcher, [], gold, "en")
     assert call.suggestions.options.threshold == matcher.options.threshold
+
+
+def moods(call: CallGuidance, message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in call.on_transcript(message) if m["type"] == "mood"]
+
+
+def test_mood_tells_the_topic_and_the_trend_when_they_change(call: CallGuidance) -> None:
+    topic = moods(call, final("customer", "I lost my debit card, can you send me a new one?", 2.0, 5.0))
+    assert topic and topic[0]["intent"] == "replace card" and topic[0]["label"] == "calm"
+    worse: list[dict[str, Any]] = []
+    for i, text in enumerate(["this is ridiculous", "I am really angry, this is terrible!", "absolutely unacceptable"]):
+        worse += moods(call, final("customer", text, 10.0 + 3 * i, 12.0 + 3 * i))
+    assert worse and worse[-1]["label"] in ("uneasy", "upset") and worse[-1]["direction"] >= 0
+    assert any(m["direction"] == 1 for m in worse) and worse[-1]["trend"] == sorted(worse[-1]["trend"])
+    assert moods(call, final("agent", "I am sorry to hear that", 20.0, 21.0)) == []  # the customer's mood only
+    same = worse[-1]
+    again = moods(call, final("customer", "absolutely unacceptable", 22.0, 23.0))
+    assert not again or (again[0]["label"], again[0]["level"]) != (same["label"], same["level"]), "only changes"

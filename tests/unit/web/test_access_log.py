@@ -26,3 +26,18 @@ def test_the_filter_rewrites_an_access_record_before_it_is_formatted():
     )
     assert RedactTokens().filter(record)
     assert "deadbeef" not in record.getMessage() and "token=***" in record.getMessage()
+
+
+def test_a_refused_upgrade_is_logged_at_info_not_error() -> None:
+    from assist.web.access_log import RefusedUpgradeIsNotAnError
+
+    record = logging.LogRecord(
+        "uvicorn.error", logging.ERROR, __file__, 1, RefusedUpgradeIsNotAnError.MESSAGE, None, None
+    )
+    assert RefusedUpgradeIsNotAnError().filter(record)
+    assert record.levelno == logging.INFO and "refused" in record.getMessage()
+    other = logging.LogRecord(
+        "uvicorn.error", logging.ERROR, __file__, 1, "Exception in ASGI application\n", None, None
+    )
+    RefusedUpgradeIsNotAnError().filter(other)
+    assert other.levelno == logging.ERROR, "a real error stays an error"
