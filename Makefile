@@ -43,7 +43,12 @@ cluster: models system-deps
 cluster-down:
 	$(PY) scripts/cluster.py down
 
-test: models system-deps
+# axe-core (npm) for the pages' accessibility checks, injected by Playwright (tests/browser).
+AXE := test-artifacts/node/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --no-save --no-audit --no-fund --prefix test-artifacts/node axe-core@4.10.3
+
+test: models system-deps $(AXE)
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

@@ -112,6 +112,17 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     try:
         settings = load_settings(**overrides)
+        # The first start builds the knowledge-base index (about a minute on 2 cores); say so.
+        print(
+            "assist: loading the speech models and the knowledge base"
+            + (
+                f" ({settings.kb_dir.name}; the first start builds its index, about a minute)"
+                if settings.kb_dir
+                else ""
+            )
+            + "…",
+            flush=True,
+        )
         services = Services.create(settings)
     except AssistError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -41,12 +41,14 @@ class Services:
     access: AccessGate  # who may see what
     guidance: GuidanceService | None = None
     dispositions: list[Disposition] = field(default_factory=list)  # wrap-up codes (after-call work)
+    owns_stt: bool = True  # False: the speech service was lent (tests share one model per session)
 
     @classmethod
     def create(
         cls, settings: Settings, *, stt: SttService | None = None, guidance: GuidanceService | None = None
     ) -> Services:
         """Build everything; ``stt``/``guidance`` let tests share loaded models across servers."""
+        owns_stt = stt is None
         stt = stt or SttService(
             SttSettings(
                 english_model=settings.stt_model,
@@ -123,6 +125,7 @@ class Services:
             access=access,
             guidance=guidance,
             dispositions=load_dispositions(settings.kb_dir),  # a broken list stops the start, clearly
+            owns_stt=owns_stt,
         )
         return services
 
@@ -141,4 +144,5 @@ class Services:
         if self.desk.recordings is not None:
             self.desk.recordings.close()
         self.recorder.close()
-        self.stt.close()
+        if self.owns_stt:  # a lent speech service is closed by whoever lent it
+            self.stt.close()

@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,9 +53,10 @@ SECRET_KEY = "test-secret-key-0123"
 
 
 class LiveServer:
-    def __init__(self, services: object, port: int) -> None:
+    def __init__(self, services: object, port: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.services = services
         self.port = port
+        self.loop = loop  # the server's event loop (its own thread)
         self.http = f"http://127.0.0.1:{port}"
         self.ws = f"ws://127.0.0.1:{port}"
 
@@ -77,6 +79,27 @@ class LiveServer:
 
     def headers(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
+
+    def on_server(self, function: Callable[..., object], *args: object) -> object:
+        """Run ``function`` on the server's event loop (the hub and outboxes belong to it)."""
+        import concurrent.futures
+
+        assert self.loop is not None
+        done: concurrent.futures.Future[object] = concurrent.futures.Future()
+
+        def call() -> None:
+            try:
+                done.set_result(function(*args))
+            except Exception as error:  # reported in the test's thread
+                done.set_exception(error)
+
+        self.loop.call_soon_threadsafe(call)
+        return done.result(timeout=30)
+
+    async def on_server_async(self, coroutine: Any) -> Any:
+        """Await ``coroutine`` on the server's event loop, from the test's."""
+        assert self.loop is not None
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self.loop))
 
     @property
     def supervisor_token(self) -> str:
@@ -150,7 +173,7 @@ def serve_in_thread(
         if time.time() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.05)
-    yield LiveServer(services, settings.port)
+    yield LiveServer(services, settings.port, server.servers[0].get_loop() if server.servers else None)
     server.should_exit = True
     thread.join(10)
     services.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from assist.bench.replay import CallRun
 from assist.bench.scoring import TIME_TOLERANCE_S, RefSegment, score_utterances, settled_finals, wer
 from assist.events import FinalTranscript, InterimTranscript, SttTimings, TranscriptEvent
 from assist.ingest.audiohook import parse_duration
+from assist.qa.disposition import Disposition
 from assist.stt.policy import EndpointOptions
 
 Stats = dict[str, Any]
@@ -81,6 +83,7 @@ class Card:
     at_s: float | None  # call position of the text that triggered it (None: not known)
     match_ms: float | None
     final: bool | None
+    pinned: bool | None = None  # the sidebar's pinned answer (None: not said, an older server)
 
 
 @dataclass
@@ -105,6 +108,11 @@ class CallMeasures:
     push_s: list[float] = field(default_factory=list)
     card_latency_s: float | None = None  # end of the intent utterance → the right card
     right_card: bool = False
+    pinned_right: bool = False  # the right article was the pinned answer ...
+    pinned_latency_s: float | None = None  # ... this long after the end of the intent utterance ...
+    pinned_stayed: bool = False  # ... and no other topic took the pin afterwards
+    disposition: str | None = None  # the wrap-up code proposed at the end (assist.qa.disposition)
+    disposition_right: bool | None = None  # None: no code of the list covers the call's intent
     unrelated_cards: int = 0
     cards: list[Card] = field(default_factory=list)
     intents: tuple[str, ...] = ()
@@ -145,6 +153,11 @@ class CallMeasures:
             },
             "right_card": self.right_card,
             "card_latency_s": self.card_latency_s,
+            "pinned_right": self.pinned_right,
+            "pinned_latency_s": self.pinned_latency_s,
+            "pinned_stayed": self.pinned_stayed,
+            "disposition": self.disposition,
+            "disposition_right": self.disposition_right,
             "unrelated_cards": self.unrelated_cards,
             "cards": [{"intent": c.intent, "received_s": round(c.received_s, 3), "final": c.final} for c in self.cards],
             "finals": self.finals,
@@ -237,7 +250,10 @@ def floor_latency(ref: RefSegment, compute_ms: float, endpoint: EndpointOptions)
 
 
 def analyse_call(
-    run: CallRun, reference: CallReference | None, endpoint: EndpointOptions | None = None
+    run: CallRun,
+    reference: CallReference | None,
+    endpoint: EndpointOptions | None = None,
+    dispositions: Sequence[Disposition] = (),
 ) -> CallMeasures:
     endpoint = endpoint or EndpointOptions()
     rec: Recording = run.recording
@@ -312,6 +328,7 @@ def analyse_call(
                         float(message["at_s"]) if "at_s" in message else None,
                         match_ms,
                         trigger.get("final"),
+                        message.get("pinned"),
                     )
                 )
         if run.sidebar is not None:
@@ -328,6 +345,24 @@ def analyse_call(
         utterance = intent_utterance(rec.references, at_s)
         if utterance is not None:
             m.card_latency_s = first.received_s - clock.at(utterance.end_s)
+
+    # The pinned answer: the first pin of the right article, how soon, and whether it held.
+    pins = [c for c in cards if c.pinned]
+    first_right = next((i for i, c in enumerate(pins) if c.intent in rec.intents), None)
+    if first_right is not None:
+        pin = pins[first_right]
+        m.pinned_right = True
+        m.pinned_stayed = all(c.intent in rec.intents for c in pins[first_right:])
+        at_s = pin.at_s if pin.at_s is not None else clock.position(pin.received_s)
+        utterance = intent_utterance(rec.references, at_s)
+        if utterance is not None:
+            m.pinned_latency_s = pin.received_s - clock.at(utterance.end_s)
+    if stream is not None and dispositions:
+        from assist.qa.disposition import propose
+
+        m.disposition = str(propose([message for _, message in stream.messages], dispositions)["disposition"])
+        gold = {d.code for d in dispositions if set(d.intents) & set(rec.intents)}
+        m.disposition_right = (m.disposition in gold) if gold else None
 
     # Errors and refusals, from both sockets.
     for result in (ingest, run.sidebar):
@@ -421,6 +456,20 @@ def summarise_run(measures: list[CallMeasures]) -> dict[str, Any]:
             "right_rate": right / n if n else None,
             "unrelated_total": sum(m.unrelated_cards for m in measures),
             "unrelated_per_call": sum(m.unrelated_cards for m in measures) / n if n else None,
+        },
+        # The sidebar's one pinned answer (issue 14): the right article, within 1 s of the end of
+        # the intent utterance, and still pinned at the end (no other topic took its place).
+        "pinned": {
+            "calls": n,
+            "right": sum(1 for m in measures if m.pinned_right),
+            "right_within_1s": sum(1 for m in measures if m.pinned_latency_s is not None and m.pinned_latency_s <= 1.0),
+            "right_and_stayed": sum(1 for m in measures if m.pinned_right and m.pinned_stayed),
+            "latency_s": stats([m.pinned_latency_s for m in measures if m.pinned_latency_s is not None]),
+        },
+        "disposition": {
+            "judged": sum(1 for m in measures if m.disposition_right is not None),
+            "right": sum(1 for m in measures if m.disposition_right),
+            "per_call": {m.name: m.disposition for m in measures},
         },
         "errors": {
             "calls_with_errors": sum(1 for m in measures if m.errors),

@@ -73,8 +73,10 @@ async def stream_native(
     linger_s: float = 10.0,
     on_frame: FrameSent | None = None,
     result: StreamResult | None = None,
+    on_message: Listener | None = None,
 ) -> StreamResult:
-    """Stream interleaved stereo L16; collect every event until the server ends the call."""
+    """Stream interleaved stereo L16; collect every event until the server ends the call
+    (``on_message`` sees each as it arrives)."""
     result = result or StreamResult()
     headers = {"Authorization": f"Bearer {token}"} if token else None
     audio = to_rate(audio16, rate_hz)
@@ -82,7 +84,7 @@ async def stream_native(
     frame = int(rate_hz * frame_ms / 1000)
     async with websockets.connect(url, additional_headers=headers, max_size=2**22) as ws:
         result.start_clock()
-        reader = asyncio.create_task(_collect(ws, result))
+        reader = asyncio.create_task(_collect(ws, result, on_message))
         await ws.send(
             json.dumps(
                 {

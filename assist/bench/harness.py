@@ -26,6 +26,7 @@ from assist.bench.launcher import AUDIOHOOK_KEY, ServerOptions, ServerProcess, T
 from assist.bench.reference import CallReference, ModelSpec, ReferenceRunner, Wire, references_for
 from assist.bench.replay import Protocol, ReplayOptions, replay_all
 from assist.bench.sweep import LevelOutcome, next_level, sustainable
+from assist.qa.disposition import load_dispositions
 from assist.stt.engine import DEFAULT_CPU_THREADS
 from assist.stt.transcriber import ENGLISH_MODEL
 
@@ -138,7 +139,8 @@ async def measure(
     bar.close()
     await asyncio.sleep(0.3)  # let the server publish its last counters
     after = mon.scrape(target.http)
-    measures = [analyse_call(run, references.get(run.recording.digest)) for run in runs]
+    dispositions = load_dispositions(REPO_ROOT / "kb" / "bank")  # the server's default knowledge base
+    measures = [analyse_call(run, references.get(run.recording.digest), dispositions=dispositions) for run in runs]
     summary = summarise_run(measures)
     if options.speed != 1.0:  # emitted_s is wall time, end_s audio time: apart at any other pace
         summary["stages"]["server_total"] = stats([])

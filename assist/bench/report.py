@@ -221,6 +221,7 @@ def _main_section(results: dict[str, Any]) -> list[str]:
         f"{cards['unrelated_per_call']:.2f} unrelated cards per call ({cards['unrelated_total']} in all)."
         if cards["unrelated_per_call"] is not None
         else "Knowledge cards: none measured.",
+        *_agent_screen(main),
         "",
         f"Server: {_f(res.get('server_cores_busy'))} cores busy on average, "
         f"{_f(res.get('server_cpu_s_per_call_s'), 3)} CPU core-s per second of call audio, RSS "
@@ -379,3 +380,19 @@ def write(
         section = markdown(results, command=command, link_prefix=prefix, raw_path=prefix + "results.json")
         replace_section(doc, section, DOC_BEGIN, DOC_END)
     return section
+
+
+def _agent_screen(main: dict[str, Any]) -> list[str]:
+    """The pinned answer and the proposed wrap-up code (older results lack them)."""
+    pinned, disposition = main.get("pinned"), main.get("disposition")
+    if not pinned or not disposition:
+        return []
+    latency = pinned["latency_s"]
+    return [
+        "",
+        f"Pinned answer: the right article was pinned on **{pinned['right']} of {pinned['calls']}** calls, "
+        f"**{pinned['right_within_1s']}** within 1 s of the end of the intent utterance (p50 "
+        f"{_f(latency.get('p50'))} s, p95 {_f(latency.get('p95'))} s), and stayed pinned to the end on "
+        f"**{pinned['right_and_stayed']}**. Wrap-up code proposed correctly on **{disposition['right']} of "
+        f"{disposition['judged']}** calls.",
+    ]

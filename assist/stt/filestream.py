@@ -22,10 +22,13 @@ from assist.stt.transcriber import CallTranscriber, SttService
 
 def load_wire_audio(path: Path, fmt_rate_hz: int) -> tuple[np.ndarray, int]:
     """The file as float32 (samples, channels) at the wire rate."""
+    if not path.is_file():
+        raise AssistError(f"no such audio file: {path}")
     try:
         audio, rate_hz = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as error:
-        raise AssistError(f"cannot read audio file {path}: {error}") from error
+        reason = getattr(error, "error_string", None) or str(error)
+        raise AssistError(f"cannot read audio file {path}: {reason} (WAV, FLAC or OGG expected)") from error
     if audio.shape[1] > 2:
         raise AssistError(f"{path} has {audio.shape[1]} channels; expected 1 or 2")
     if rate_hz != fmt_rate_hz:

@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import expect
 
 from assist.bench.clients import stream_native
-from tests.browser.test_pages import browser, call_audio  # noqa: F401  (shared fixtures)
+from tests.browser.test_pages import call_audio  # noqa: F401  (shared fixture)
 from tests.conftest import ARTIFACTS, LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
@@ -57,7 +57,7 @@ async def test_qa_finds_reads_and_replays_a_call(browser, live_server: LiveServe
         await page.close()
 
 
-async def test_qa_page_without_the_qa_token_shows_the_refusal(browser, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+async def test_qa_page_without_the_qa_token_shows_the_refusal(browser, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]
     page = await browser.new_page()
     try:
         await page.goto(f"{live_server.http}/qa#token={live_server.agent_token('someone')}")

@@ -100,15 +100,16 @@ class CallView {
     this.onFeedback = onFeedback; this.showFeedback = showFeedback;
     this.zones = {
       caller: el("section", { class: "cv-caller", "data-testid": "caller", "aria-label": "Caller" }),
-      answer: el("section", { class: "cv-answer", "data-testid": "answer-zone", "aria-label": "Suggested answer" }),
-      alerts: el("section", { class: "cv-alerts", "data-testid": "alerts", "aria-label": "Alerts", "aria-live": "polite" }),
+      // Zones that scroll inside themselves are focusable: a keyboard can scroll them too.
+      answer: el("section", { class: "cv-answer", "data-testid": "answer-zone", "aria-label": "Suggested answer", tabindex: "0" }),
+      alerts: el("section", { class: "cv-alerts", "data-testid": "alerts", "aria-label": "Alerts", "aria-live": "polite", tabindex: "0" }),
       transcript: el("section", { class: "cv-transcript", "data-testid": "transcript", "aria-label": "Transcript" }),
     };
     this.pinnedBox = el("div", { class: "cv-pinned", "data-testid": "pinned" });
     this.offerBox = el("div", { class: "cv-offer", "data-testid": "offer-slot" });
     this.alsoBox = el("div", { class: "cv-also", "data-testid": "also" });
     this.zones.answer.append(this.pinnedBox, this.offerBox, this.alsoBox);
-    this.lines = el("div", { class: "cv-lines" });
+    this.lines = el("div", { class: "cv-lines", role: "log", "aria-label": "Transcript lines", tabindex: "0" });
     this.latest = el("button", { type: "button", class: "cv-latest", hidden: true, onclick: () => this.scrollToLatest() }, "↓ Latest");
     this.zones.transcript.append(this.lines, this.latest);
     this.lines.addEventListener("scroll", () => { this.latest.hidden = this.atBottom(); });
@@ -117,6 +118,7 @@ class CallView {
     this.reset(null);
   }
   reset(call) {
+    this.root.classList.remove("wrapping-up");
     this.call = call; this.byLine = new Map(); this.cards = new Map(); this.feedback = new Map();
     this.pinned = null; this.mood = null; this.alertCount = 0;
     this.lines.replaceChildren(); this.alsoBox.replaceChildren(); this.offerBox.replaceChildren();
@@ -148,7 +150,7 @@ class CallView {
         facts.map((f) => el("span", {}, f)),
         el("span", { "data-testid": "call-clock" }, call.ended ? `ended (${call.endReason})` : clock(Date.now() / 1000 - call.started_at))),
       el("div", { class: "notes", title: p.notes || "" }, issues.length ? el("strong", {}, `${issues.join(", ")} · `) : null, p.notes || ""),
-      el("div", { class: "topic", "data-testid": "topic" }, "Topic: ", this.pinned ? this.pinned.title : "—"));
+      el("div", { class: "topic", "data-testid": "topic" }, "Topic: ", this.pinned ? this.pinned.title : (mood.intent || "—")));
   }
   handle(message) {
     switch (message.type) {
@@ -213,7 +215,7 @@ class CallView {
     const line = el("details", { class: `also ${kind}`, "data-card-id": message.card_id, "data-testid": "also-line" },
       el("summary", {}, kind === "offer" ? "Offer: " : "Also: ", message.title),
       el("div", { class: "say" }, message.answer || message.pitch || ""), this.source(message));
-    this.alsoBox.prepend(line);
+    this.alsoBox.append(line);  // appended: nothing already on screen moves
   }
   suggestion(message) {
     this.cards.set(message.card_id, message);
@@ -254,9 +256,11 @@ class CallView {
     node.querySelector(`button[data-action="${action}"]`)?.setAttribute("aria-pressed", "true");
     if (action === "used") node.classList.add("used");
   }
+  // Appended and scrolled into view: the newest alert shows, and none already shown moves.
   alertNode(node) {
     if (!this.alertCount++) this.zones.alerts.replaceChildren();
-    this.zones.alerts.prepend(node);
+    this.zones.alerts.append(node);
+    this.zones.alerts.scrollTop = this.zones.alerts.scrollHeight;
   }
   // An earlier leg of this conversation (a transfer) or a repeat caller: what was already said.
   handover(message) {

@@ -88,6 +88,8 @@ function renderWrapup(data) {
     status.textContent = response.ok ? "Saved ✓" : `Not saved (${response.status})`;
   });
   view.zones.answer.replaceChildren(form);
+  view.root.classList.add("wrapping-up");  // the call is over: the form gets the room
+  view.zones.answer.scrollTop = 0;
 }
 
 const socket = new LiveSocket(`/ws/sidebar?agent=${encodeURIComponent(agent || "")}`, {
