@@ -166,6 +166,7 @@ class Replayer {
     if (t < this.position) this.restart();
     this.advanceTo(t);
     if (this.recording) this.recording.currentTime = t;
+    if (!this.playing && t < this.duration) $("replay-status").textContent = `paused at ${clock(t)}`;
   }
   play() {
     if (this.position >= this.duration) this.seek(0);
