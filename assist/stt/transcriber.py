@@ -9,6 +9,7 @@ never an interim after its final.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
@@ -37,6 +38,7 @@ from assist.stt.engine import DEFAULT_CPU_THREADS, LOOP_ANOMALIES, DecodeItem, E
 from assist.stt.policy import EndpointOptions
 from assist.stt.priority import build_lowered, lower_this_thread
 from assist.stt.scheduler import DecodeScheduler, JobKind, JobResult
+from assist.stt.script import script_for, to_script
 from assist.stt.stream import DecodeRequest, SpeakerStream
 from assist.stt.text import normalized_words
 
@@ -180,6 +182,7 @@ class CallTranscriber:
     ) -> None:
         self.call_id = call_id
         self.language = language.lower().split("-")[0]
+        self._script = script_for(language)  # zh: simplified or traditional, as the call asks
         self._service = service
         self._model = service.model_for(self.language)
         self._clock = clock  # None: emitted_s = trigger + processing time (offline replay)
@@ -265,7 +268,7 @@ class CallTranscriber:
         if error is not None:
             log.error("call %s: %s decode failed: %s", self.call_id, kind, error)
             return
-        result = future.result()
+        result = self._in_script(future.result())
         emitted_s = self._clock() if self._clock is not None else request.trigger_s + (time.perf_counter() - submitted)
         if kind == "revision":
             event: TranscriptEvent | None = self._revision(request, result, emitted_s)
@@ -280,6 +283,14 @@ class CallTranscriber:
             if self._wants_revision(request, result):
                 self._published[(request.speaker, request.utterance_id)] = event.text if event is not None else ""
                 self._submit(request, "revision")
+
+    def _in_script(self, result: JobResult) -> JobResult:
+        """Chinese in the script the call asks for, before anything reads the text."""
+        if self._script is None or not result.output.text:
+            return result
+        words = tuple(dataclasses.replace(w, text=to_script(w.text, self._script)) for w in result.output.words)
+        output = dataclasses.replace(result.output, text=to_script(result.output.text, self._script), words=words)
+        return dataclasses.replace(result, output=output)
 
     def _wants_revision(self, request: DecodeRequest, result: JobResult) -> bool:
         out = result.output
