@@ -70,21 +70,31 @@ def check_agent_id(agent_id: str) -> str:
     return agent_id
 
 
+def _sign(secret: str, prefix: str, purpose: str, *fields: str) -> str:
+    return ".".join((prefix, *fields, _mac(secret, purpose, *fields)))
+
+
+def _verified(secret: str, prefix: str, purpose: str, signed: str) -> list[str] | None:
+    """The three fields of a genuine ``prefix.a.b.c.mac``; None when malformed or forged."""
+    parts = signed.split(".") if len(signed) <= MAX_TOKEN_CHARS else []
+    if len(parts) != 5 or parts[0] != prefix:
+        return None
+    fields = parts[1:4]
+    return fields if same_secret(_mac(secret, purpose, *fields), parts[4]) else None
+
+
 def issue_agent_token(secret: str, agent_id: str, *, now_s: float, ttl_s: float) -> str:
     check_agent_id(agent_id)
     agent = _b64(agent_id.encode("utf-8"))
-    issued_ms, expires_s = str(int(now_s * 1000)), str(int(now_s + ttl_s))
-    return ".".join((_AGENT_PREFIX, agent, issued_ms, expires_s, _mac(secret, "agent", agent, issued_ms, expires_s)))
+    return _sign(secret, _AGENT_PREFIX, "agent", agent, str(int(now_s * 1000)), str(int(now_s + ttl_s)))
 
 
 def read_agent_token(secret: str, token: str, *, now_s: float) -> Principal | None:
     """The agent a token speaks for, or None: malformed, forged, or expired."""
-    parts = token.split(".") if len(token) <= MAX_TOKEN_CHARS else []
-    if len(parts) != 5 or parts[0] != _AGENT_PREFIX:
+    fields = _verified(secret, _AGENT_PREFIX, "agent", token)
+    if fields is None:
         return None
-    _, agent, issued_ms, expires_s, mac = parts
-    if not same_secret(_mac(secret, "agent", agent, issued_ms, expires_s), mac):
-        return None
+    agent, issued_ms, expires_s = fields
     try:
         agent_id, issued, expires = _unb64(agent).decode("utf-8"), int(issued_ms), int(expires_s)
     except (ValueError, binascii.Error):
@@ -97,19 +107,16 @@ def read_agent_token(secret: str, token: str, *, now_s: float) -> Principal | No
 def issue_ticket(secret: str, principal: Principal, *, now_s: float, ttl_s: float) -> str:
     fields = (principal.name, str(principal.issued_ms), str(principal.expires_s or ""), principal.key_id)
     subject = _b64("|".join(fields).encode("utf-8"))
-    expires_s, nonce = str(int(now_s + ttl_s) + 1), secrets.token_urlsafe(12)
-    return ".".join((_TICKET_PREFIX, subject, expires_s, nonce, _mac(secret, "ticket", subject, expires_s, nonce)))
+    return _sign(secret, _TICKET_PREFIX, "ticket", subject, str(int(now_s + ttl_s) + 1), secrets.token_urlsafe(12))
 
 
 def read_ticket(secret: str, ticket: str, *, now_s: float) -> tuple[Principal, str, float] | None:
     """(principal, nonce, expires_s) for a genuine, unexpired ticket; None otherwise. Whether it
     was already used is the gate's business (it remembers nonces until they expire)."""
-    parts = ticket.split(".") if len(ticket) <= MAX_TOKEN_CHARS else []
-    if len(parts) != 5 or parts[0] != _TICKET_PREFIX:
+    fields = _verified(secret, _TICKET_PREFIX, "ticket", ticket)
+    if fields is None:
         return None
-    _, subject, expires_s, nonce, mac = parts
-    if not same_secret(_mac(secret, "ticket", subject, expires_s, nonce), mac):
-        return None
+    subject, expires_s, nonce = fields
     try:
         name, issued_ms, principal_expires, key_id = _unb64(subject).decode("utf-8").rsplit("|", 3)
         expires = float(expires_s)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +24,7 @@ import soundfile as sf
 from assist.events import SPEAKERS, Speaker
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 RATE_HZ = 16000
 
 
@@ -52,8 +55,8 @@ class Recordings:
                 deleted += 1
         return deleted
 
-    def submit(self, work: object, *args: object) -> asyncio.Future[object]:
-        return asyncio.get_running_loop().run_in_executor(self._writer, work, *args)  # type: ignore[arg-type]
+    def submit(self, work: Callable[..., T], *args: object) -> asyncio.Future[T]:
+        return asyncio.get_running_loop().run_in_executor(self._writer, work, *args)
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)

@@ -4,7 +4,6 @@ replay with pause and seek; axe-core finds no serious or critical violation; Chi
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -19,6 +18,7 @@ from assist.live.hub import LiveCall
 from tests.browser.conftest import axe_violations, screenshot
 from tests.browser.test_pages import call_audio  # noqa: F401  (shared fixture)
 from tests.conftest import LiveServer
+from tests.integration.test_calllog_server import wait_stored
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 GOLD = {
@@ -256,12 +256,7 @@ async def test_qa_replay_moves_pauses_and_seeks(
 ) -> None:
     await stream_native(f"{live_server.ws}/native", call_audio, call_id="screen-qa", agent_id="agent-qa", speed=3.0)
     async with httpx.AsyncClient(base_url=live_server.http, headers=live_server.qa_headers) as http:
-        for _ in range(1200):
-            legs = (await http.get("/api/calls/by-platform-id/screen-qa")).json().get("calls") or [{}]
-            if legs[-1].get("status") not in (None, "live"):
-                break
-            await asyncio.sleep(0.1)
-    call_id = legs[-1]["id"]
+        call_id = (await wait_stored(http, "screen-qa"))["id"]
     page = await browser.new_page(viewport={"width": 1280, "height": 800})
     await page.goto(f"{live_server.http}/qa#token={live_server.qa_token}")
     await page.evaluate(f"location.hash = {json.dumps('call=' + call_id)}")

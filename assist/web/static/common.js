@@ -229,7 +229,7 @@ class CallView {
   }
   offer(message) {
     const current = this.offerBox.firstElementChild;
-    if (current && current.dataset.cardId !== message.card_id) this.alsoLine(this.cards.get(current.dataset.cardId) || { card_id: current.dataset.cardId, title: current.querySelector("h3 .grow")?.textContent || "" }, "offer");
+    if (current && current.dataset.cardId !== message.card_id) this.alsoLine(this.cards.get(current.dataset.cardId), "offer");
     this.cards.set(message.card_id, message);
     this.offerBox.replaceChildren(this.cardNode(message, "offer"));
   }

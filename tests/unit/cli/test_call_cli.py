@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import soundfile as sf
 
 from assist.cli import main
 from assist.cli.call import describe, native_url
+from tests.conftest import free_port
 
 
 @pytest.mark.parametrize(
@@ -37,12 +37,6 @@ def test_messages_read_as_lines() -> None:
     assert describe(final) == "[1:03] customer: I lost my card"
     assert describe({"type": "suggestion", "title": "Replace a card", "pinned": True}) == "  answer: Replace a card"
     assert describe({"type": "interim", "text": "I lost"}) is None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_problems_are_one_line_and_a_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

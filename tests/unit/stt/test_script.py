@@ -33,10 +33,6 @@ def test_simplified_traditional_and_punctuation() -> None:
     assert to_script("我用 iPhone, OK.", "t2s") == "我用 iPhone, OK.", "marks after Latin text stay"
 
 
-class TraditionalEngine(ScriptedEngine):
-    """Whisper writing Mandarin in traditional characters."""
-
-
 async def test_a_zh_call_publishes_simplified_text_and_words() -> None:
     said = DecodeOutput(
         "換一首歌,謝謝",
@@ -46,7 +42,7 @@ async def test_a_zh_call_publishes_simplified_text_and_words() -> None:
         non_speech=False,
         words=(DecodedWord("換", 0.1, 0.3, 0.9), DecodedWord("歌", 0.3, 0.5, 0.9)),
     )
-    engine = TraditionalEngine(said, said)
+    engine = ScriptedEngine(said, said)  # Whisper writing Mandarin in traditional characters
     service = FakeService(engine)
     service.scheduler.engines["base"] = engine  # a zh call goes to the multilingual model
     call = service.new_call("zh1", language="zh-CN", clock=lambda: 0.0)
