@@ -24,7 +24,7 @@ from assist.live.hub import SidebarHub
 from assist.metrics import Metrics
 from assist.qa.disposition import Disposition, load_dispositions
 from assist.stt.engine import default_workers
-from assist.stt.transcriber import SttService, SttSettings
+from assist.stt.transcriber import SttService, SttSettings, is_english
 
 if TYPE_CHECKING:
     from assist.calls.session import CallSession
@@ -49,6 +49,9 @@ class Services:
     ) -> Services:
         """Build everything; ``stt``/``guidance`` let tests share loaded models across servers."""
         owns_stt = stt is None
+        if guidance is None and settings.kb_dir is not None:
+            guidance = GuidanceService(settings.kb_dir, settings.data_dir / "kb-cache")
+        kb = guidance.kb if guidance is not None else None
         stt = stt or SttService(
             SttSettings(
                 english_model=settings.stt_model,
@@ -57,7 +60,10 @@ class Services:
                 max_batch=settings.stt_max_batch,
                 device=settings.stt_device,
                 compute_type=settings.stt_compute_type,
-                preload_multilingual=settings.preload_multilingual,
+                # A knowledge base in another language: its calls' model loads now, not on the first call.
+                preload_multilingual=settings.preload_multilingual
+                or (kb is not None and any(not is_english(language) for language in kb.languages)),
+                prompts=kb.speech_prompts if kb is not None else (),
             )
         )
         services: Services
@@ -67,8 +73,6 @@ class Services:
             lambda: services.load(),
             lambda: services.desk.admission,
         )
-        if guidance is None and settings.kb_dir is not None:
-            guidance = GuidanceService(settings.kb_dir, settings.data_dir / "kb-cache")
         from assist.qa.review import load_scorecard, recover_open_calls
 
         scorecard = load_scorecard(settings.qa_scorecard)  # a broken scorecard stops the start, clearly

@@ -31,6 +31,7 @@ def parser() -> argparse.ArgumentParser:
     data = p.add_argument_group("calls")
     data.add_argument("--calls-dir", type=Path, default=CALLS_DIR, help="stereo calls + JSON references")
     data.add_argument("--calls", type=int, default=None, help="use the first N calls (default all)")
+    data.add_argument("--kb-dir", type=Path, default=None, help="the server's knowledge base (default kb/bank)")
     data.add_argument("--max-seconds", type=float, default=None, help="cut each call to this length")
     play = p.add_argument_group("replay")
     play.add_argument("--protocol", choices=("native", "audiohook"), default="native")
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     url = args.url.replace("ws://", "http://", 1).replace("wss://", "https://", 1) if args.url else None
     options = HarnessOptions(
         calls_dir=args.calls_dir,
+        kb_dir=args.kb_dir,
         calls=args.calls,
         max_seconds=args.max_seconds,
         protocol=args.protocol,

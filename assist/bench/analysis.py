@@ -20,7 +20,7 @@ import numpy as np
 from assist.bench.dataset import Recording
 from assist.bench.reference import CallReference
 from assist.bench.replay import CallRun
-from assist.bench.scoring import TIME_TOLERANCE_S, RefSegment, score_utterances, settled_finals, wer
+from assist.bench.scoring import TIME_TOLERANCE_S, RefSegment, error_unit, score_utterances, settled_finals, wer
 from assist.events import FinalTranscript, InterimTranscript, SttTimings, TranscriptEvent
 from assist.ingest.audiohook import parse_duration
 from assist.qa.disposition import Disposition
@@ -450,6 +450,8 @@ def summarise_run(measures: list[CallMeasures]) -> dict[str, Any]:
             "final_latency_s": stats(_all(measures, "floor_latency_s")),
         },
         "wer": wer_summary(measures),
+        # Chinese calls are scored by characters: the "wer" figures are then CER.
+        "wer_unit": error_unit(r for m in measures for r in m.ref_texts.values()),
         "cards": {
             "right": right,
             "calls": n,

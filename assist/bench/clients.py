@@ -189,6 +189,7 @@ class AudioHookClient:
         conversation_id: str | None = None,
         ani: str | None = None,
         agent_id: str | None = None,
+        language: str = "en-US",
         speed: float = 1.0,
         frame_ms: int = 200,
         linger_s: float = 10.0,
@@ -217,6 +218,7 @@ class AudioHookClient:
                 self.open_message(
                     conversation_id=conversation_id or str(uuid.uuid4()),
                     ani=ani,
+                    language=language,
                     custom_config={"agentId": agent_id} if agent_id else None,
                     channels=audio.shape[1],
                 )

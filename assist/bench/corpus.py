@@ -176,11 +176,11 @@ def _voice_params(v: Voice) -> dict[str, Any]:
     return {"label": v.label, "wpm": ESPEAK_WPM if v.engine == "espeak-ng" else None}
 
 
-def _render_key(params: dict[str, Any]) -> str:
+def render_key(params: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _cached(folder: Path, name: str, key: str) -> dict[str, Any] | None:
+def cached_annotation(folder: Path, name: str, key: str) -> dict[str, Any] | None:
     annotation, audio = folder / f"{name}.json", folder / f"{name}.flac"
     if not (annotation.exists() and audio.exists()):
         return None
@@ -191,7 +191,7 @@ def _cached(folder: Path, name: str, key: str) -> dict[str, Any] | None:
     return data if data.get("render", {}).get("key") == key else None
 
 
-def _write(folder: Path, name: str, audio: Float32Array, annotation: dict[str, Any]) -> None:
+def write_call(folder: Path, name: str, audio: Float32Array, annotation: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{name}.tmp.flac"
     sf.write(tmp, audio, RATE_HZ, subtype="PCM_16", format="FLAC")
@@ -437,12 +437,12 @@ def _produce(
     render: Callable[[], tuple[Float32Array, dict[str, Any]]],
     force: bool,
 ) -> dict[str, Any]:
-    key = _render_key(params)
-    annotation = None if force else _cached(folder.path, name, key)
+    key = render_key(params)
+    annotation = None if force else cached_annotation(folder.path, name, key)
     if annotation is None:
         audio, annotation = render()
         annotation["render"] = {"key": key, **params}
-        _write(folder.path, name, audio, annotation)
+        write_call(folder.path, name, audio, annotation)
         folder.rendered += 1
     else:
         folder.cached += 1

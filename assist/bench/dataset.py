@@ -35,6 +35,8 @@ class Recording:
     texts: dict[Speaker, str]  # reference text per speaker
     timed: bool
     intents: tuple[str, ...] = ()  # the call's task types: the knowledge-base intents it needs
+    language: str = "en"  # what the platform says the call is in
+    caller_number: str | None = None  # whose profile the server looks up before anyone speaks
     source: Path | None = None
     digest: str = ""  # SHA-256 (first 16 hex) of the audio file: the cache key of its references
 
@@ -122,6 +124,8 @@ def load_call(audio_path: Path, annotation_path: Path) -> Recording:
         texts=texts_by_speaker(refs, SPEAKERS),
         timed=True,
         intents=tuple(annotation.get("task_types") or ()),
+        language=str(annotation.get("language") or "en"),
+        caller_number=annotation.get("caller_number"),
         source=audio_path,
         digest=file_digest(audio_path),
     )

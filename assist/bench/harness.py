@@ -44,6 +44,7 @@ def sweep_stagger(window_s: float, level: int, configured: float | None) -> floa
 class HarnessOptions:
     calls_dir: Path = CALLS_DIR
     calls: int | None = None  # the first N calls (default all)
+    kb_dir: Path | None = None  # the server's knowledge base (default kb/bank); telecom for the Mandarin calls
     max_seconds: float | None = None  # cut each call (tests, quick looks)
     protocol: Protocol = "native"
     concurrency: int = 4
@@ -139,7 +140,7 @@ async def measure(
     bar.close()
     await asyncio.sleep(0.3)  # let the server publish its last counters
     after = mon.scrape(target.http)
-    dispositions = load_dispositions(REPO_ROOT / "kb" / "bank")  # the server's default knowledge base
+    dispositions = load_dispositions(options.kb_dir or REPO_ROOT / "kb" / "bank")  # the server's
     measures = [analyse_call(run, references.get(run.recording.digest), dispositions=dispositions) for run in runs]
     summary = summarise_run(measures)
     if options.speed != 1.0:  # emitted_s is wall time, end_s audio time: apart at any other pace
@@ -302,6 +303,7 @@ def run(options: HarnessOptions) -> dict[str, Any]:
             compute_type=options.compute_type,
             cpu_threads=options.cpu_threads,
             workers=options.workers,
+            kb_dir=options.kb_dir,
             cache_dir=options.cache_dir,
         )
         log("starting the server")

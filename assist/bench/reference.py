@@ -16,7 +16,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from assist.bench.dataset import RATE_HZ, Recording, wire_roundtrip
 from assist.stt.cpu import describe_cpu
 from assist.stt.engine import DEFAULT_CPU_THREADS, DecodeItem, EngineOptions, WhisperEngine
 from assist.stt.policy import EndpointOptions
+from assist.stt.transcriber import MULTILINGUAL_MODEL, is_english
 
 CACHE_VERSION = 2
 FLOOR_REPEATS = 2
@@ -80,37 +81,45 @@ class ReferenceRunner:
         self.wire = wire
         self.cache_dir = cache_dir
         self.endpoint = EndpointOptions()
-        self._engine: WhisperEngine | None = None
+        self._engines: dict[str, WhisperEngine] = {}
 
-    @property
-    def engine(self) -> WhisperEngine:
-        if self._engine is None:
+    def spec_for(self, rec: Recording) -> ModelSpec:
+        """The model the server decodes this call with: English-only, or multilingual for the rest."""
+        return self.spec if is_english(rec.language) else replace(self.spec, model=MULTILINGUAL_MODEL)
+
+    def engine(self, model: str) -> WhisperEngine:
+        if model not in self._engines:
             s = self.spec
-            self._engine = WhisperEngine(
-                EngineOptions(model=s.model, device=s.device, compute_type=s.compute_type, cpu_threads=s.cpu_threads)
+            engine = WhisperEngine(
+                EngineOptions(model=model, device=s.device, compute_type=s.compute_type, cpu_threads=s.cpu_threads)
             )
-            self._engine.decode([DecodeItem(np.zeros(RATE_HZ, dtype=np.float32), want_words=True)])  # warm-up
-        return self._engine
+            engine.decode([DecodeItem(np.zeros(RATE_HZ, dtype=np.float32), want_words=True)])  # warm-up
+            self._engines[model] = engine
+        return self._engines[model]
 
     def compute(self, rec: Recording) -> CallReference:
         audio = wire_roundtrip(rec.audio16, self.wire.codec, self.wire.rate_hz)
+        engine = self.engine(self.spec_for(rec).model)
+        language = rec.language.lower().split("-")[0]
         offline: dict[str, str] = {
-            sp: self.engine.transcribe_offline(audio[:, ch]) for ch, sp in enumerate(rec.speakers)
+            sp: engine.transcribe_offline(audio[:, ch], language) for ch, sp in enumerate(rec.speakers)
         }
         floor_ms = []
         for ref in rec.references:
             channel = rec.speakers.index(ref.speaker)  # type: ignore[arg-type]
-            item = DecodeItem(segment_audio(audio, channel, ref.start_s, ref.end_s, self.endpoint), want_words=True)
+            item = DecodeItem(
+                segment_audio(audio, channel, ref.start_s, ref.end_s, self.endpoint), language=language, want_words=True
+            )
             best = float("inf")
             for _ in range(FLOOR_REPEATS):  # the least of a few: compute, not the machine's noise
                 started = time.perf_counter()
-                self.engine.decode([item])
+                engine.decode([item])
                 best = min(best, time.perf_counter() - started)
             floor_ms.append(best * 1000)
         return CallReference(offline, floor_ms)
 
     def get(self, rec: Recording) -> CallReference:
-        path = self.cache_dir / f"{cache_key(rec, self.spec, self.wire)}.json"
+        path = self.cache_dir / f"{cache_key(rec, self.spec_for(rec), self.wire)}.json"
         if path.exists():
             data = json.loads(path.read_text())
             if len(data["floor_ms"]) == len(rec.references):
@@ -121,7 +130,7 @@ class ReferenceRunner:
         return result
 
     def close(self) -> None:
-        self._engine = None
+        self._engines.clear()
 
 
 def references_for(

@@ -77,6 +77,8 @@ async def replay_call(
                 rec.audio16,
                 call_id=f"bench-{label}-{index}-{rec.name}",
                 agent_id=agent_id,
+                caller_number=rec.caller_number,
+                language=rec.language,
                 speed=options.speed,
                 token=target.ingest_token,
                 linger_s=options.linger_s,
@@ -88,6 +90,8 @@ async def replay_call(
             await client.stream(
                 rec.audio16,
                 agent_id=agent_id,
+                ani=rec.caller_number,
+                language=rec.language,
                 speed=options.speed,
                 linger_s=options.linger_s,
                 on_frame=on_frame,

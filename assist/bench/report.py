@@ -201,9 +201,11 @@ def _main_section(results: dict[str, Any]) -> list[str]:
             extra = f"mean {ms(st.get('mean'))}"
         lines.append(_row(label, st, ms, extra))
     wer_s, wer_o = main["wer"]["streaming"], main["wer"]["offline"]
+    unit = main.get("wer_unit", "WER")
+    how = "characters, simplified, numbers as digits" if unit == "CER" else "Whisper normaliser"
     lines += [
         "",
-        "| WER (Whisper normaliser) | streaming | offline, same model (ceiling) | distance |",
+        f"| {unit} ({how}) | streaming | offline, same model (ceiling) | distance |",
         "|---|---|---|---|",
     ]
     for speaker in [k for k in wer_s if k != "overall"] + ["overall"]:
@@ -245,12 +247,13 @@ def _per_call_table(main: dict[str, Any]) -> list[str]:
     calls = main.get("per_call") or []
     if not calls:
         return []
+    unit = main.get("wer_unit", "WER")
     lines = [
         "",
         "<details><summary>Per call</summary>",
         "",
-        "| call | intent | length | utterances | lost | final p50 | p95 | max | WER customer (offline) | "
-        "WER agent (offline) | right card after | unrelated cards | errors |",
+        f"| call | intent | length | utterances | lost | final p50 | p95 | max | {unit} customer (offline) | "
+        f"{unit} agent (offline) | right card after | unrelated cards | errors |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in calls:

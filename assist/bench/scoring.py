@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -10,8 +11,12 @@ import numpy as np
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from assist.events import FinalTranscript, TranscriptEvent
+from assist.stt.script import to_script
+from assist.stt.zh_numbers import numbers_as_digits
 
 _normaliser = EnglishTextNormalizer()
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CHARACTER = re.compile(r"[^\W_]")  # a letter, digit or Chinese character: what CER counts
 TIME_TOLERANCE_S = 0.3  # VAD edges and word timings are this loose
 
 
@@ -35,13 +40,32 @@ class UtteranceScore:
     merged: bool = False
 
 
+def is_chinese(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+def normalise_chinese(text: str) -> str:
+    """Characters separated by spaces, so that word error rate over them is CER: simplified
+    script, numbers as digits, no punctuation or spaces, Latin letters lower-cased."""
+    return " ".join(_CHARACTER.findall(numbers_as_digits(to_script(text, "t2s")).lower()))
+
+
 def normalise(text: str) -> str:
-    return str(_normaliser(text))
+    return normalise_chinese(text) if is_chinese(text) else str(_normaliser(text))
+
+
+def error_unit(references: Iterable[str]) -> str:
+    """What ``wer`` counts for these references: "CER" for Chinese, "WER" otherwise."""
+    return "CER" if any(is_chinese(r) for r in references) else "WER"
 
 
 def wer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
-    """Corpus WER after Whisper's English normaliser on both sides."""
-    pairs = [(normalise(r), normalise(h)) for r, h in zip(references, hypotheses, strict=True)]
+    """Corpus WER after Whisper's English normaliser on both sides; for Chinese references, the
+    character error rate (CER) after ``normalise_chinese``."""
+    pairs = [
+        (normalise(r), normalise_chinese(h) if is_chinese(r) else normalise(h))
+        for r, h in zip(references, hypotheses, strict=True)
+    ]
     pairs = [(r, h) for r, h in pairs if r.strip()]
     if not pairs:
         return 0.0

@@ -2,7 +2,8 @@
 
 Layout of a knowledge base folder::
 
-    kb.yaml               name, description, languages, default_language
+    kb.yaml               name, description, languages, default_language, match_threshold,
+                          speech_prompt (per language: vocabulary the recogniser should expect)
     articles/<id>.md      YAML front matter (id, title, answer, intent, tags, language,
                           phrasings, source, related) + a Markdown body with the details
     offers.yaml           the offer catalogue (assist.guidance.offers)
@@ -18,6 +19,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -79,6 +81,9 @@ class KbMeta(BaseModel):
     languages: list[str] = Field(default_factory=lambda: ["en"])
     default_language: str = "en"
     match_threshold: float | None = Field(None, ge=0.0, le=1.0)  # overrides the matcher's default
+    # Per language, a line of the words callers will say (company, products, terms) that the
+    # recogniser reads before each utterance: it decides spellings and script (docs/stt.md).
+    speech_prompt: dict[str, Annotated[str, Field(max_length=200)]] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +114,7 @@ class KnowledgeBase:
     articles: tuple[Article, ...]
     root: Path | None = None
     match_threshold: float | None = None
+    speech_prompts: tuple[tuple[str, str], ...] = ()  # (language, text) from kb.yaml speech_prompt
     by_id: dict[str, Article] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -225,6 +231,7 @@ def load_kb(root: Path) -> KnowledgeBase:
         tuple(articles),
         root,
         meta.match_threshold,
+        tuple(sorted(meta.speech_prompt.items())),
     )
 
 

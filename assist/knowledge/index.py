@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 HEAD_C = 16.0  # inverse L2 strength of the embedding head (tuned on a Banking77 dev carve)
 LEXICAL_C = 10.0  # ... of the TF-IDF head
+LEXICAL_SUFFIX = ".lexical-v2.pkl"  # v2: pinyin features for Chinese; older cache files are rebuilt
 _WORD = re.compile(r"[a-z0-9']+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 STOPWORDS = frozenset(
@@ -88,12 +89,38 @@ STOPWORDS = frozenset(
 )
 
 
+# Near-homophones a recogniser (or a regional accent) confuses: retroflex and flat initials,
+# front and back nasals, n and l. Applied to toneless pinyin, so 慢游 meets 漫游 and 山 meets 三.
+_FUZZY_PINYIN = (
+    (re.compile(r"^(z|c|s)h"), r"\1"),
+    (re.compile(r"^n(?=[aeiou])"), "l"),
+    (re.compile(r"(?<=[aeio])ng$"), "n"),
+)
+
+
+def fuzzy_pinyin(text: str) -> str:
+    """The Chinese characters of ``text`` as toneless, accent-tolerant pinyin syllables, one per
+    character: what matching compares when the characters themselves are misheard homophones."""
+    from pypinyin import lazy_pinyin
+
+    syllables = lazy_pinyin("".join(_CJK.findall(text)), errors="ignore")
+    out = []
+    for syllable in syllables:
+        for pattern, replacement in _FUZZY_PINYIN:
+            syllable = pattern.sub(replacement, syllable)
+        out.append(syllable)
+    return " ".join(out)
+
+
 def tokens(text: str) -> list[str]:
-    """BM25 terms: lower-case words without stop words; CJK characters and their bigrams."""
+    """BM25 terms: lower-case words without stop words; CJK characters, their bigrams and the
+    bigrams' fuzzy pinyin (a misheard homophone still shares the sound)."""
     lowered = text.lower()
     terms = [w for w in _WORD.findall(lowered) if w not in STOPWORDS]
     cjk = _CJK.findall(lowered)
-    terms += cjk + [a + b for a, b in itertools.pairwise(cjk)]
+    if cjk:
+        sounds = fuzzy_pinyin(lowered).split()
+        terms += cjk + [a + b for a, b in itertools.pairwise(cjk)] + [f"{a}_{b}" for a, b in itertools.pairwise(sounds)]
     return terms or ["<empty>"]
 
 
@@ -132,7 +159,11 @@ class LexicalHead:
         from sklearn.linear_model import LogisticRegression
 
         self.vectorizers = [TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)]
-        if language not in ("zh", "ja"):
+        if language == "zh":  # syllables and syllable pairs: homophones the recogniser wrote wrong
+            self.vectorizers.append(
+                TfidfVectorizer(preprocessor=fuzzy_pinyin, token_pattern=r"\S+", ngram_range=(1, 2), sublinear_tf=True)
+            )
+        elif language != "ja":
             self.vectorizers.insert(0, TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True))
         self.model = LogisticRegression(C=LEXICAL_C, max_iter=2000).fit(self._features(texts, fit=True), labels)
         self.n_classes = n_classes
@@ -194,7 +225,7 @@ def build_part(
         embeddings = {name: stored[f"emb_{name}"] for name in names}
         head = (stored["head_w"], stored["head_b"]) if "head_w" in stored else None
         log.info("knowledge index %s/%s loaded from cache", kb_hash, language)
-        lexical_file = cache_file.with_suffix(".lexical.pkl")
+        lexical_file = cache_file.with_suffix(LEXICAL_SUFFIX)
         # Our own cache file, written by this code under a content hash: safe to unpickle.
         lexical = pickle.loads(lexical_file.read_bytes()) if lexical_file.exists() else None
     else:
@@ -216,7 +247,7 @@ def build_part(
             if head is not None:
                 arrays |= {"head_w": head[0], "head_b": head[1]}
             if lexical is not None:
-                cache_file.with_suffix(".lexical.pkl").write_bytes(pickle.dumps(lexical))
+                cache_file.with_suffix(LEXICAL_SUFFIX).write_bytes(pickle.dumps(lexical))
             partial = cache_file.with_suffix(".partial.npz")
             np.savez(partial, **arrays)  # type: ignore[arg-type]
             partial.replace(cache_file)  # last: an .npz present means the whole entry is

@@ -43,6 +43,7 @@ FULL_WINDOW_S = 30.0
 TIMESTAMP_S = 0.02  # one timestamp token step
 TIMESTAMP_ALLOWANCE = 8  # decoder steps for timestamp tokens beyond the text's own
 SPEECH_END_SLACK_S = 0.1  # a segment starting this close to the end of the audio holds no speech
+MAX_PROMPT_TOKENS = 96  # a prompt is read on every decode: a short vocabulary list, not a document
 # Measured on 2 cores (docs/stt.md, "Threads and replicas"): tiny.en decodes an utterance faster
 # on one thread than on two (72 vs 84 ms), and one replica per core keeps both cores busy
 # under load, where one two-thread replica left ~0.6 of a core idle.
@@ -104,6 +105,9 @@ class EngineOptions:
     interim_window: WindowPolicy = INTERIM_WINDOW
     revision_window: WindowPolicy = REVISION_WINDOW
     beam_size: int = 1
+    # Per language, text the decoder reads as if said just before (Whisper's "previous text"):
+    # the knowledge base's vocabulary and script. Empty: no prompt. See docs/stt.md, "Languages".
+    prompts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +178,7 @@ class WhisperEngine:
         self.multilingual = self._model.model.is_multilingual
         self._tokenizers: dict[str, Tokenizer] = {}
         self._suppress: dict[str, list[int]] = {}
+        self._prompts: dict[str, list[int]] = {}  # language → the prompt's tokens, with <|startofprev|>
         self._lock = threading.Lock()  # tokenizer cache only; decoding itself is thread-safe
         self.name = self.options.model
 
@@ -200,6 +205,10 @@ class WhisperEngine:
                 )
                 self._tokenizers[key] = tokenizer
                 self._suppress[key] = list(get_suppressed_tokens(tokenizer, [-1]))
+                text = dict(self.options.prompts).get(key, "").strip()
+                # At most half the context, as Whisper itself conditions on previous text.
+                tokens = tokenizer.encode(" " + text)[-MAX_PROMPT_TOKENS:] if text else []
+                self._prompts[key] = [tokenizer.sot_prev, *tokens] if tokens else []
             return self._tokenizers[key]
 
     # -- decoding ---------------------------------------------------------------------------
@@ -273,7 +282,8 @@ class WhisperEngine:
     def _generate(
         self, encoded: ctranslate2.StorageView, items: list[DecodeItem], tokenizer: Tokenizer
     ) -> list[_Decoded]:
-        prompt = list(tokenizer.sot_sequence)  # with timestamps: see the module docstring
+        # With timestamps (see the module docstring), after the language's prompt if it has one.
+        prompt = self._prompts[tokenizer.language_code if self.multilingual else "en"] + list(tokenizer.sot_sequence)
         longest_s = max(item.audio_s for item in items)
         results = self._model.model.generate(
             encoded,

@@ -15,6 +15,9 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _FULL_WIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；", ".": "。"}
 # A mark right after a Chinese character (and not inside a number such as 3.5).
 _MARK_RE = re.compile(rf"(?<=[{_CJK}])\s*([,?!:;]|\.(?!\d))\s*")
+# OpenCC turns 帳 into 帐, and Whisper writes either; mainland usage (and every knowledge base,
+# redaction rule and QA phrase) writes money matters with 账: 账单, 账户, 账号.
+_ACCOUNT_RE = re.compile(r"帐(?=[单户号目期务本])")
 
 
 def script_for(language: str | None) -> str | None:
@@ -39,4 +42,6 @@ def to_script(text: str, config: str | None) -> str:
     if config is None or not text:
         return text
     converted = str(_converter(config).convert(text))
+    if config == "t2s":
+        converted = _ACCOUNT_RE.sub("账", converted)
     return _MARK_RE.sub(lambda m: _FULL_WIDTH[m.group(1)], converted)

@@ -41,11 +41,17 @@ from assist.stt.scheduler import DecodeScheduler, JobKind, JobResult
 from assist.stt.script import script_for, to_script
 from assist.stt.stream import DecodeRequest, SpeakerStream
 from assist.stt.text import normalized_words
+from assist.stt.zh_numbers import numbers_as_digits
 
 log = logging.getLogger(__name__)
 
 ENGLISH_MODEL = "tiny.en"
 MULTILINGUAL_MODEL = "base"
+
+
+def is_english(language: str) -> bool:
+    """English goes to the English-only model; every other language to the multilingual one."""
+    return language.lower().replace("_", "-").split("-")[0] == "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,7 @@ class SttSettings:
     max_batch: int = 4
     max_interim_age_s: float = 1.5
     preload_multilingual: bool = False
+    prompts: tuple[tuple[str, str], ...] = ()  # (language, text): see EngineOptions.prompts
     endpoint: EndpointOptions = field(default_factory=EndpointOptions)
     # Interims of utterances longer than this carry word timings, so that a sentence inside a
     # long turn becomes a final as soon as it is stable (assist/stt/commit.py); None: never.
@@ -118,6 +125,7 @@ class SttService:
                 compute_type=s.compute_type,
                 cpu_threads=s.cpu_threads,
                 replicas=s.workers,  # each scheduler worker decodes on its own replica
+                prompts=s.prompts,
             )
 
             def build() -> WhisperEngine:
@@ -148,8 +156,7 @@ class SttService:
 
     def model_for(self, language: str) -> str:
         """English goes to the English-only model; every other language to the multilingual one."""
-        english = language.lower().split("-")[0] == "en"
-        model = self.settings.english_model if english else self.settings.multilingual_model
+        model = self.settings.english_model if is_english(language) else self.settings.multilingual_model
         self._load(model)  # loads lazily (once) the first time a call needs it
         return model
 
@@ -285,11 +292,13 @@ class CallTranscriber:
                 self._submit(request, "revision")
 
     def _in_script(self, result: JobResult) -> JobResult:
-        """Chinese in the script the call asks for, before anything reads the text."""
+        """Chinese in the script the call asks for, numbers as digits, before anything reads the
+        text. Word timings keep the numerals as said (one word per character)."""
         if self._script is None or not result.output.text:
             return result
         words = tuple(dataclasses.replace(w, text=to_script(w.text, self._script)) for w in result.output.words)
-        output = dataclasses.replace(result.output, text=to_script(result.output.text, self._script), words=words)
+        text = numbers_as_digits(to_script(result.output.text, self._script))
+        output = dataclasses.replace(result.output, text=text, words=words)
         return dataclasses.replace(result, output=output)
 
     def _wants_revision(self, request: DecodeRequest, result: JobResult) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assist.bench.scoring import RefSegment, score_utterances
+from assist.bench.scoring import RefSegment, score_utterances, wer
 from assist.events import FinalTranscript, SttTimings
 
 TIMINGS = SttTimings(0.0, 0.0, 0.0, 0.0, 1, 0.0)
@@ -34,3 +34,14 @@ def test_an_utterance_no_final_covers_is_lost() -> None:
     refs = [RefSegment("customer", 1.0, 2.0, "yes")]
     (score,) = score_utterances(refs, [final("agent", 1.0, 2.0, 2.3)])
     assert score.final_latency_s is None and not score.merged
+
+
+def test_chinese_is_scored_by_characters_after_script_and_number_normalisation() -> None:
+    from assist.bench.scoring import error_unit, normalise
+
+    assert normalise("我的帳單多收了一百二十元。") == "我 的 账 单 多 收 了 1 2 0 元"
+    assert error_unit(["开通国际漫游", "hello"]) == "CER"
+    assert error_unit(["hello there"]) == "WER"
+    # One character misheard in eight (慢 for 漫): CER 1/8, whatever the punctuation, script or numerals.
+    assert wer(["我想开通国际漫游。"], ["我想开通國際慢遊"]) == pytest.approx(1 / 8)
+    assert wer(["上个月多扣了120元"], ["上个月多扣了一百二十元！"]) == 0.0
