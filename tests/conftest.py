@@ -189,6 +189,27 @@ def live_server(
 
 
 @pytest.fixture(scope="session")
+def telecom_guidance(guidance_service: object) -> object:
+    """The telecom knowledge base (English and Chinese), sharing the session's encoders."""
+    from assist.guidance.engine import GuidanceService
+
+    encoders = guidance_service.encoders  # type: ignore[attr-defined]
+    return GuidanceService(REPO_ROOT / "kb" / "telecom", ARTIFACTS / "kb-cache", encoders=encoders)
+
+
+@pytest.fixture(scope="session")
+def telecom_server(
+    stt_service: object, telecom_guidance: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The telecom demo (ASSIST_KB_DIR=kb/telecom): its Chinese prompt and the multilingual model
+    are given to the session's speech service when the server starts."""
+    database = tmp_path_factory.mktemp("calllog-telecom") / "calls.db"
+    yield from serve_in_thread(
+        stt_service, telecom_guidance, f"sqlite:///{database}", "test-telecom", kb_dir=REPO_ROOT / "kb" / "telecom"
+    )
+
+
+@pytest.fixture(scope="session")
 def live_server_pg(stt_service: object, guidance_service: object, postgres_url: str) -> Iterator[LiveServer]:
     """The same server with its call log on the session's PostgreSQL server."""
     yield from serve_in_thread(stt_service, guidance_service, postgres_url, "test-postgres")

@@ -75,7 +75,8 @@ def model_line(reference_model: dict[str, Any], server_stt: dict[str, Any]) -> s
     """'tiny.en int8 (cpu, 2 workers × 1 thread)': the server's own account when it gave one."""
     m = server_stt or reference_model
     threads = m.get("cpu_threads")
-    line = f"{m.get('model')} {m.get('compute_type')} ({m.get('device')}, "
+    models = m.get("models") or [m.get("model")]  # every loaded one: tiny.en for English, base for the rest
+    line = f"{' + '.join(str(name) for name in models)} {m.get('compute_type')} ({m.get('device')}, "
     if server_stt.get("workers"):
         line += f"{server_stt['workers']} decode workers × "
     return line + f"{threads} thread{'s' if threads != 1 else ''})"

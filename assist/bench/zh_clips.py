@@ -128,7 +128,7 @@ def load_audio(path: Path) -> np.ndarray:
 
 
 async def measure(service: SttService, clips: tuple[Clip, ...] = CLIPS) -> dict[str, Any]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for clip in clips:
         audio = load_audio(fetch(clip))
         events: list[TranscriptEvent] = []

@@ -7,11 +7,14 @@ so a crash loses at most the last second of interims and cards, never a delivere
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from assist.calllog.recorder import CallRecorder, Write
 from assist.calllog.store import CallStore
+
+log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
 
@@ -113,5 +116,10 @@ class CallLog:
                 qa=qa,
                 summary=summary,
             )
+            for follow_up in self.recorder.after_finish:
+                try:
+                    follow_up(store, self.call_id)
+                except Exception as error:  # the call is closed and kept whatever happens here
+                    log.warning("call %s: after-call step %s failed: %r", self.call_id, follow_up, error)
 
         return await self.recorder.write(f"finish {self.call_id}", write, timeout_s=5.0)

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -42,8 +42,12 @@ class CallRecorder:
         registry: CollectorRegistry | None = None,
         final_timeout_s: float = 1.0,
         backlog_max: int = 200_000,
+        after_finish: Sequence[Callable[[CallStore, str], object]] = (),
     ) -> None:
         self._open_store = open_store
+        # Run in the writer, after a call is closed (the retention risk): its own failure is
+        # logged and never undoes the close.
+        self.after_finish = tuple(after_finish)
         self.final_timeout_s = final_timeout_s
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="calllog-write")
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="calllog-read")

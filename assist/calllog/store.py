@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assist.calllog.retention_tables import RetentionTables
 from assist.errors import AssistError
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,9 @@ _REVISED_COLUMNS = (
     "revision",
     "search_text",
 )
-JSON_FIELDS = frozenset({"caller", "qa", "summary", "words", "latency", "redactions", "payload", "proposed", "saved"})
+JSON_FIELDS = frozenset(
+    {"caller", "qa", "summary", "words", "latency", "redactions", "payload", "proposed", "saved", "reasons"}
+)
 _CJK = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af])")
 
 
@@ -83,7 +86,7 @@ class CallPage:
     hits: dict[str, list[Row]] = field(default_factory=dict)  # call id -> matching utterances
 
 
-class CallStore(ABC):
+class CallStore(RetentionTables, ABC):
     """The call log. Writes are idempotent where a retry may repeat them (upserts)."""
 
     dialect: str

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assist.calllog.recorder import CallRecorder
 from assist.calllog.recording import Recordings
@@ -26,7 +26,7 @@ from assist.metrics import Metrics
 from assist.stt.transcriber import SttService
 
 if TYPE_CHECKING:
-    from assist.qa.scorecard import Scorecard
+    from assist.qa.scorecard_config import Scorecard
 
 MAX_COACHING_CHARS = 280  # a line an agent reads mid-call, not a chat
 log = logging.getLogger(__name__)
@@ -51,6 +51,15 @@ class CallDesk:
 
     def load(self) -> Load:
         return Load(len(self.sessions), self.stt.scheduler.final_wait_s(), self.accepting)
+
+    def reload_knowledge(self) -> dict[str, Any]:
+        """Load the knowledge base again and give the recogniser its prompts and languages.
+        Blocking (encoders, perhaps a model load): run it in a thread."""
+        if self.guidance is None:
+            return {}
+        status = self.guidance.reload()
+        self.stt.use_knowledge(self.guidance.kb.speech_prompts, self.guidance.kb.languages)
+        return status
 
     async def open(self, meta: CallMetadata) -> CallSession:
         """Admit and start a call, or raise CapacityError with the reason."""

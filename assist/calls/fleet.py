@@ -38,7 +38,7 @@ async def run_command(desk: CallDesk, command: Message) -> None:
         desk.transfer(str(command["call_id"]), str(command["agent_id"]))
     elif kind == "kb_reload":
         if desk.guidance is not None:
-            status = await asyncio.get_running_loop().run_in_executor(None, desk.guidance.reload)
+            status = await asyncio.get_running_loop().run_in_executor(None, desk.reload_knowledge)
             log.info("knowledge base reloaded (asked by %s): %s", command.get("from"), status)
     else:
         log.warning("unknown live command %r", kind)

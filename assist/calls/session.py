@@ -37,7 +37,7 @@ from assist.metrics import Metrics
 from assist.stt.transcriber import SttService
 
 if TYPE_CHECKING:
-    from assist.qa.scorecard import Scorecard
+    from assist.qa.scorecard_config import Scorecard
 
 log = logging.getLogger(__name__)
 GUIDANCE_DRAIN_S = 5.0

@@ -112,15 +112,17 @@ def fuzzy_pinyin(text: str) -> str:
     return " ".join(out)
 
 
-def tokens(text: str) -> list[str]:
+def tokens(text: str, *, pinyin: bool = True) -> list[str]:
     """BM25 terms: lower-case words without stop words; CJK characters, their bigrams and the
     bigrams' fuzzy pinyin (a misheard homophone still shares the sound)."""
     lowered = text.lower()
     terms = [w for w in _WORD.findall(lowered) if w not in STOPWORDS]
     cjk = _CJK.findall(lowered)
     if cjk:
+        terms += cjk + [a + b for a, b in itertools.pairwise(cjk)]
+    if cjk and pinyin:
         sounds = fuzzy_pinyin(lowered).split()
-        terms += cjk + [a + b for a, b in itertools.pairwise(cjk)] + [f"{a}_{b}" for a, b in itertools.pairwise(sounds)]
+        terms += [f"{a}_{b}" for a, b in itertools.pairwise(sounds)]
     return terms or ["<empty>"]
 
 
@@ -135,6 +137,7 @@ class LanguageIndex:
     head_b: Matrix | None
     bm25: bm25s.BM25
     lexical: LexicalHead | None = None
+    pinyin: bool = True  # Chinese: terms and features of the sounds too (off only to measure it)
 
     @property
     def n_entries(self) -> int:
@@ -154,12 +157,14 @@ class LexicalHead:
     """TF-IDF (words + character n-grams; characters only for unspaced scripts) → logistic
     regression over articles."""
 
-    def __init__(self, texts: list[str], labels: npt.NDArray[np.int64], n_classes: int, language: str) -> None:
+    def __init__(
+        self, texts: list[str], labels: npt.NDArray[np.int64], n_classes: int, language: str, *, pinyin: bool = True
+    ) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         self.vectorizers = [TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)]
-        if language == "zh":  # syllables and syllable pairs: homophones the recogniser wrote wrong
+        if language == "zh" and pinyin:  # syllables and syllable pairs: homophones the recogniser wrote wrong
             self.vectorizers.append(
                 TfidfVectorizer(preprocessor=fuzzy_pinyin, token_pattern=r"\S+", ngram_range=(1, 2), sublinear_tf=True)
             )
@@ -213,8 +218,15 @@ def _train_head(features: Matrix, labels: npt.NDArray[np.int64], n_classes: int)
 
 
 def build_part(
-    language: str, articles: list[Article], encoders: EncoderSet, cache: Path | None, kb_hash: str
+    language: str,
+    articles: list[Article],
+    encoders: EncoderSet,
+    cache: Path | None,
+    kb_hash: str,
+    *,
+    pinyin: bool = True,
 ) -> LanguageIndex:
+    lexical_suffix = LEXICAL_SUFFIX if pinyin else LEXICAL_SUFFIX.replace(".pkl", "-nopinyin.pkl")
     names = encoders_for(language)
     texts, labels, starts = _texts(articles)
     cache_file = cache / f"{kb_hash}-{language}-{'+'.join(names)}.npz" if cache else None
@@ -225,7 +237,7 @@ def build_part(
         embeddings = {name: stored[f"emb_{name}"] for name in names}
         head = (stored["head_w"], stored["head_b"]) if "head_w" in stored else None
         log.info("knowledge index %s/%s loaded from cache", kb_hash, language)
-        lexical_file = cache_file.with_suffix(LEXICAL_SUFFIX)
+        lexical_file = cache_file.with_suffix(lexical_suffix)
         # Our own cache file, written by this code under a content hash: safe to unpickle.
         lexical = pickle.loads(lexical_file.read_bytes()) if lexical_file.exists() else None
     else:
@@ -233,7 +245,7 @@ def build_part(
         embeddings = {name: encoders.get(name).encode(texts) for name in names}
         features = np.concatenate([embeddings[n] for n in names], axis=1)
         head = _train_head(features, labels, len(articles))
-        lexical = LexicalHead(texts, labels, len(articles), language) if len(articles) > 1 else None
+        lexical = LexicalHead(texts, labels, len(articles), language, pinyin=pinyin) if len(articles) > 1 else None
         log.info(
             "knowledge index %s/%s built: %d texts in %.1f s",
             kb_hash,
@@ -247,14 +259,16 @@ def build_part(
             if head is not None:
                 arrays |= {"head_w": head[0], "head_b": head[1]}
             if lexical is not None:
-                cache_file.with_suffix(LEXICAL_SUFFIX).write_bytes(pickle.dumps(lexical))
+                cache_file.with_suffix(lexical_suffix).write_bytes(pickle.dumps(lexical))
             partial = cache_file.with_suffix(".partial.npz")
             np.savez(partial, **arrays)  # type: ignore[arg-type]
             partial.replace(cache_file)  # last: an .npz present means the whole entry is
     bm25 = bm25s.BM25()
-    bm25.index([tokens(t) for t in texts], show_progress=False)
-    if lexical is None and len(articles) > 1:  # a cache entry from before the lexical head
-        lexical = LexicalHead(texts, labels, len(articles), language)
+    bm25.index([tokens(t, pinyin=pinyin) for t in texts], show_progress=False)
+    if lexical is None and len(articles) > 1:  # a cache entry from before this lexical head
+        lexical = LexicalHead(texts, labels, len(articles), language, pinyin=pinyin)
+        if cache_file is not None:
+            cache_file.with_suffix(lexical_suffix).write_bytes(pickle.dumps(lexical))
     return LanguageIndex(
         language,
         articles,
@@ -265,15 +279,16 @@ def build_part(
         head[1] if head else None,
         bm25,
         lexical,
+        pinyin,
     )
 
 
-def build_index(kb: KnowledgeBase, encoders: EncoderSet, cache: Path | None = None) -> KbIndex:
+def build_index(kb: KnowledgeBase, encoders: EncoderSet, cache: Path | None = None, *, pinyin: bool = True) -> KbIndex:
     by_language: dict[str, list[Article]] = {}
     for article in kb.articles:
         by_language.setdefault(article.language, []).append(article)
     parts = {
-        language: build_part(language, articles, encoders, cache, kb.content_hash)
+        language: build_part(language, articles, encoders, cache, kb.content_hash, pinyin=pinyin)
         for language, articles in by_language.items()
     }
     return KbIndex(kb, parts)

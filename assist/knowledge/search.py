@@ -96,7 +96,7 @@ class Matcher:
         else:
             head = np.ones(n_articles, dtype=np.float32)
         lexical_head = part.lexical.probabilities(query) if part.lexical else np.ones(n_articles, np.float32)
-        bm25_entries = np.asarray(part.bm25.get_scores(tokens(query)), dtype=np.float32)
+        bm25_entries = np.asarray(part.bm25.get_scores(tokens(query, pinyin=part.pinyin)), dtype=np.float32)
         best = np.maximum.reduceat(bm25_entries, part.entry_starts)
         bm25 = best / (best + opts.bm25_scale)
         total = (

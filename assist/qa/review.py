@@ -8,7 +8,8 @@ from typing import Any
 
 from assist.calllog.call import call_tags
 from assist.calllog.store import CallStore
-from assist.qa.scorecard import Scorecard, load_scorecard, score_call
+from assist.qa.rules import score_call
+from assist.qa.scorecard_config import Scorecard, load_scorecard
 from assist.qa.summary import summarize
 
 log = logging.getLogger(__name__)

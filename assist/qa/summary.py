@@ -15,17 +15,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from assist.guidance.signals import lexicon_score, utterance_dissatisfaction
-from assist.qa.scorecard import (
-    CallView,
-    Event,
-    PhraseSet,
-    Utterance,
-    call_view,
-    default_scorecard,
-    language_key,
-    offer_mention,
-    problem_utterance,
-)
+from assist.qa.callview import CallView, Event, Utterance, call_view, offer_mention, problem_utterance
+from assist.qa.scorecard_config import default_scorecard
+from assist.qa.text import PhraseSet, language_key
 
 Outcome = str  # "resolved" | "escalated" | "unresolved" | "abandoned"
 ABANDONED_S = 15.0

@@ -178,7 +178,8 @@ class WhisperEngine:
         self.multilingual = self._model.model.is_multilingual
         self._tokenizers: dict[str, Tokenizer] = {}
         self._suppress: dict[str, list[int]] = {}
-        self._prompts: dict[str, list[int]] = {}  # language → the prompt's tokens, with <|startofprev|>
+        self._prompt_texts = dict(self.options.prompts)
+        self._prompts: dict[str, list[int]] = {}  # language → the prompt's tokens
         self._lock = threading.Lock()  # tokenizer cache only; decoding itself is thread-safe
         self.name = self.options.model
 
@@ -205,11 +206,23 @@ class WhisperEngine:
                 )
                 self._tokenizers[key] = tokenizer
                 self._suppress[key] = list(get_suppressed_tokens(tokenizer, [-1]))
-                text = dict(self.options.prompts).get(key, "").strip()
-                # At most half the context, as Whisper itself conditions on previous text.
+            return self._tokenizers[key]
+
+    def set_prompts(self, prompts: Sequence[tuple[str, str]]) -> None:
+        """Replace the per-language prompts (a knowledge base was loaded or reloaded)."""
+        with self._lock:
+            self._prompt_texts = dict(prompts)
+            self._prompts.clear()
+
+    def _prompt(self, tokenizer: Tokenizer) -> list[int]:
+        """<|startofprev|> and the language's prompt; [] when it has none."""
+        key = tokenizer.language_code if self.multilingual else "en"
+        with self._lock:
+            if key not in self._prompts:
+                text = self._prompt_texts.get(key, "").strip()
                 tokens = tokenizer.encode(" " + text)[-MAX_PROMPT_TOKENS:] if text else []
                 self._prompts[key] = [tokenizer.sot_prev, *tokens] if tokens else []
-            return self._tokenizers[key]
+            return self._prompts[key]
 
     # -- decoding ---------------------------------------------------------------------------
 
@@ -283,7 +296,7 @@ class WhisperEngine:
         self, encoded: ctranslate2.StorageView, items: list[DecodeItem], tokenizer: Tokenizer
     ) -> list[_Decoded]:
         # With timestamps (see the module docstring), after the language's prompt if it has one.
-        prompt = self._prompts[tokenizer.language_code if self.multilingual else "en"] + list(tokenizer.sot_sequence)
+        prompt = self._prompt(tokenizer) + list(tokenizer.sot_sequence)
         longest_s = max(item.audio_s for item in items)
         results = self._model.model.generate(
             encoded,

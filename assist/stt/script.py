@@ -18,6 +18,9 @@ _MARK_RE = re.compile(rf"(?<=[{_CJK}])\s*([,?!:;]|\.(?!\d))\s*")
 # OpenCC turns 帳 into 帐, and Whisper writes either; mainland usage (and every knowledge base,
 # redaction rule and QA phrase) writes money matters with 账: 账单, 账户, 账号.
 _ACCOUNT_RE = re.compile(r"帐(?=[单户号目期务本])")
+# Whisper writes Chinese as UTF-8 bytes, a token or two per character; now and then it gets the
+# last byte of a full-width comma wrong (Ｇ for ，) or stops inside a character (U+FFFD).
+_BYTE_SLIP_RE = re.compile(rf"(?<=[{_CJK}])[\uff21-\uff3a\uff41-\uff5a]")
 
 
 def script_for(language: str | None) -> str | None:
@@ -41,7 +44,7 @@ def to_script(text: str, config: str | None) -> str:
     """``text`` in the script ``config`` names, with Chinese punctuation; unchanged when None."""
     if config is None or not text:
         return text
-    converted = str(_converter(config).convert(text))
+    converted = _BYTE_SLIP_RE.sub("，", str(_converter(config).convert(text).replace("\ufffd", "")))
     if config == "t2s":
         converted = _ACCOUNT_RE.sub("账", converted)
     return _MARK_RE.sub(lambda m: _FULL_WIDTH[m.group(1)], converted)

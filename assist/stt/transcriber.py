@@ -142,6 +142,7 @@ class SttService:
         s = self.settings
         return {
             "model": s.english_model,
+            "models": list(self._engines),
             "device": s.device,
             "compute_type": s.compute_type,
             "cpu_threads": s.cpu_threads,
@@ -153,6 +154,15 @@ class SttService:
 
     def engine(self, model: str) -> WhisperEngine:
         return self._engines[model]
+
+    def use_knowledge(self, prompts: tuple[tuple[str, str], ...], languages: tuple[str, ...]) -> None:
+        """What a knowledge base tells the recogniser: each language's prompt (now and for models
+        loaded later), and its languages, whose model loads now rather than on the first call."""
+        self.settings = dataclasses.replace(self.settings, prompts=prompts)
+        for engine in self._engines.values():
+            engine.set_prompts(prompts)
+        for language in languages:
+            self.model_for(language)
 
     def model_for(self, language: str) -> str:
         """English goes to the English-only model; every other language to the multilingual one."""

@@ -24,6 +24,7 @@ from assist.calls.fleet import attach
 from assist.errors import AssistError
 from assist.ingest.signature import SignatureVerifier
 from assist.services import Services
+from assist.web import retention_api
 from assist.web.auth import is_role, request_principal
 from assist.web.ingest_audiohook import audiohook_endpoint
 from assist.web.ingest_native import native_endpoint
@@ -122,7 +123,7 @@ async def kb_status(request: Request) -> Response:
         return JSONResponse({"error": "no knowledge base configured"}, status_code=404)
     if request.method == "POST":
         try:
-            status = await asyncio.get_running_loop().run_in_executor(None, services.guidance.reload)
+            status = await asyncio.get_running_loop().run_in_executor(None, services.desk.reload_knowledge)
             services.live.tell_others({"kind": "kb_reload"})  # a fleet reloads as one
         except AssistError as error:
             return JSONResponse(
@@ -249,6 +250,7 @@ def build_app(services: Services) -> Starlette:
             Route("/api/live/calls", live_calls),
             Route("/api/live/calls/{call_id}", live_call),
             Route("/qa", page("qa.html")),
+            Route("/retention", page("retention.html")),
             Route("/api/openapi.json", openapi_json),
             Route("/api/calls", qa_only(list_calls), methods=["GET"]),
             Route("/api/calls", qa_only(delete_before), methods=["DELETE"]),
@@ -261,6 +263,8 @@ def build_app(services: Services) -> Starlette:
             Route("/api/calls/{call_id}/note", call_note),
             Route("/api/calls/{call_id}/wrapup", wrapup, methods=["GET", "PUT"]),
             Route("/api/qa/agents", qa_only(agent_stats)),
+            Route("/api/retention", qa_only(retention_api.worklist)),
+            Route("/api/retention/{caller_number}", qa_only(retention_api.customer), methods=["GET", "POST"]),
             Route("/api/live/calls/{call_id}/transfer", transfer, methods=["POST"]),
             Route("/api/ticket", ticket, methods=["POST"]),
             Route("/api/kb", kb_status, methods=["GET", "POST"]),

@@ -35,7 +35,7 @@ LIST_FIELDS = (
 )
 
 
-def _error(message: str, status: int) -> JSONResponse:
+def error_response(message: str, status: int) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
@@ -45,21 +45,21 @@ def qa_only(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
         if not is_role(request_principal(services.access, request.headers), "qa"):
-            return _error("QA token required (Authorization: Bearer ASSIST_QA_TOKEN)", 401)
+            return error_response("QA token required (Authorization: Bearer ASSIST_QA_TOKEN)", 401)
         try:
             return await handler(request, services)
         except (ValueError, ValidationError) as error:
-            return _error(f"bad request: {error}", 400)
+            return error_response(f"bad request: {error}", 400)
         except StoreUnavailable as error:
-            return _error(str(error), 503)
+            return error_response(str(error), 503)
         except StoreError as error:
             log.error("QA API: %s", error)
-            return _error("the call log is unavailable right now", 503)
+            return error_response("the call log is unavailable right now", 503)
 
     return endpoint
 
 
-def _number(request: Request, name: str) -> float | None:
+def number_param(request: Request, name: str) -> float | None:
     value = request.query_params.get(name)
     if value in (None, ""):
         return None
@@ -69,7 +69,7 @@ def _number(request: Request, name: str) -> float | None:
         raise ValueError(f"{name} must be a number") from None
 
 
-def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     value = request.query_params.get(name)
     if value in (None, ""):
         return default
@@ -88,18 +88,18 @@ def call_query(request: Request) -> CallQuery:
     if status is not None and status not in ("live", "completed", "interrupted", "failed"):
         raise ValueError("status must be live, completed, interrupted or failed")
     return CallQuery(
-        since=_number(request, "since"),
-        until=_number(request, "until"),
+        since=number_param(request, "since"),
+        until=number_param(request, "until"),
         agent_id=params.get("agent") or None,
         intent=params.get("intent") or None,
         signal=params.get("signal") or None,
         offer=params.get("offer") or None,
         status=status,
-        min_score=_number(request, "min_score"),
-        max_score=_number(request, "max_score"),
+        min_score=number_param(request, "min_score"),
+        max_score=number_param(request, "max_score"),
         text=(params.get("q") or "").strip() or None,
-        limit=_int(request, "limit", 50, 1, 500),
-        offset=_int(request, "offset", 0, 0, 10_000_000),
+        limit=int_param(request, "limit", 50, 1, 500),
+        offset=int_param(request, "offset", 0, 0, 10_000_000),
     )
 
 
@@ -127,7 +127,7 @@ async def list_calls(request: Request, services: Services) -> Response:
 
 
 async def delete_before(request: Request, services: Services) -> Response:
-    before = _number(request, "before")
+    before = number_param(request, "before")
     if before is None:
         raise ValueError("before (epoch s) is required")
     deleted = await services.recorder.read(lambda store: store.delete_before(before))
@@ -139,7 +139,7 @@ async def get_call(request: Request, services: Services) -> Response:
     call_id = request.path_params["call_id"]
     call = await services.recorder.read(lambda store: store.get_call(call_id))
     if call is None:
-        return _error("no such call", 404)
+        return error_response("no such call", 404)
     return JSONResponse({**call, "hits": []})
 
 
@@ -149,7 +149,7 @@ async def delete_call(request: Request, services: Services) -> Response:
         raise ValueError("the call is still in progress")
     deleted = await services.recorder.read(lambda store: store.delete_call(call_id))
     if not deleted:
-        return _error("no such call", 404)
+        return error_response("no such call", 404)
     if services.desk.recordings is not None:
         services.desk.recordings.delete(call_id)
     log.info("QA API: deleted call %s", call_id)
@@ -162,7 +162,7 @@ async def call_recording(request: Request, services: Services) -> Response:
     call_id = request.path_params["call_id"]
     path = recordings.path(call_id) if recordings is not None else None
     if path is None or not path.exists():
-        return _error("no recording of this call (recording is off, or the call is still in progress)", 404)
+        return error_response("no recording of this call (recording is off, or the call is still in progress)", 404)
     return FileResponse(path, media_type="audio/flac", headers={"Cache-Control": "no-store"})
 
 
@@ -184,7 +184,7 @@ async def export_call(request: Request, services: Services) -> Response:
         raise ValueError("format must be json or csv")
     call = await services.recorder.read(lambda store: store.get_call(call_id))
     if call is None:
-        return _error("no such call", 404)
+        return error_response("no such call", 404)
     disposition = {"Content-Disposition": f'attachment; filename="call-{call_id}.{fmt}"'}
     if fmt == "csv":
         return Response(transcript_csv(call), media_type="text/csv", headers=disposition)
@@ -199,7 +199,7 @@ async def call_events(request: Request, services: Services) -> Response:
     found = await services.recorder.read(lambda store: (store.get_call(call_id), store.events(call_id)))
     call, events = found
     if call is None:
-        return _error("no such call", 404)
+        return error_response("no such call", 404)
     started = {
         "type": "call_started",
         **{k: call.get(k) for k in ("platform", "platform_call_id", "caller_number", "agent_id", "language", "caller")},
@@ -223,13 +223,13 @@ async def by_platform_id(request: Request, services: Services) -> Response:
 
     calls = await services.recorder.read(run)
     if not calls:
-        return _error("no call with that platform call id", 404)
+        return error_response("no call with that platform call id", 404)
     return JSONResponse({"calls": calls})
 
 
 async def agent_stats(request: Request, services: Services) -> Response:
-    since, until = _number(request, "since"), _number(request, "until")
-    from assist.qa.scorecard import aggregate
+    since, until = number_param(request, "since"), number_param(request, "until")
+    from assist.qa.aggregate import aggregate
 
     results = await services.recorder.read(lambda store: store.qa_results(since=since, until=until))
     by_agent = aggregate(results)["agents"]
@@ -248,7 +248,7 @@ async def call_note(request: Request) -> Response:
     if not allowed and session is not None and principal is not None:
         allowed = principal.is_agent(session.live.agent_id)
     if not allowed:
-        return _error("QA or supervisor token, or the call's agent token, required", 401)
+        return error_response("QA or supervisor token, or the call's agent token, required", 401)
     if session is not None:
         events = list(session.logged)
         body = {"call_id": call_id, "live": True, "note": transfer_note(events), "summary": summarize(events).to_dict()}
@@ -256,10 +256,10 @@ async def call_note(request: Request) -> Response:
     try:
         found = await services.recorder.read(lambda store: (store.get_call(call_id), store.events(call_id)))
     except StoreError as error:
-        return _error(str(error), 503)
+        return error_response(str(error), 503)
     call, events = found
     if call is None:
-        return _error("no such call", 404)
+        return error_response("no such call", 404)
     return JSONResponse({"call_id": call_id, "live": False, "note": transfer_note(events), "summary": call["summary"]})
 
 
@@ -273,17 +273,17 @@ async def transfer(request: Request) -> Response:
         call is not None and principal is not None and principal.is_agent(call.agent_id)
     )
     if not allowed:
-        return _error("supervisor token, or the call's agent token, required", 401)
+        return error_response("supervisor token, or the call's agent token, required", 401)
     try:
         body = Transfer.model_validate(await request.json())
     except (ValidationError, json.JSONDecodeError) as error:
-        return _error(f"bad request: {error}", 400)
+        return error_response(f"bad request: {error}", 400)
     if call is None:
-        return _error("no such live call", 404)
+        return error_response("no such live call", 404)
     if services.live.owns(call):
         message = services.desk.transfer(call_id, body.agent_id)
         if message is None:
-            return _error("no such live call", 404)
+            return error_response("no such live call", 404)
         return JSONResponse(message)
     # Another node holds the call: it carries out the transfer; everyone sees 'transferred'.
     owner = await services.live.request(call_id, {"kind": "transfer", "agent_id": body.agent_id})

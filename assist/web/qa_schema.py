@@ -135,7 +135,65 @@ class Wrapup(BaseModel):
     saved_at: float | None
 
 
+class RiskReason(BaseModel):
+    kind: str = Field(description="a key of the retention weights: churn_words, repeat_call, curt_answers, ...")
+    strength: float = Field(description="0-1")
+    note: str = Field(description="why, in a sentence")
+    evidence: list[dict[str, Any]] = Field(description="the utterances (or earlier calls) that show it")
+
+
+class RetentionCustomer(_Open):
+    caller_number: str
+    name: str | None
+    segment: str | None
+    value: float = Field(description="the customer's value: segment first, then spend and tenure")
+    score: float = Field(description="risk after the customer's latest call, 0-1")
+    priority: float = Field(description="score × value: the worklist's order")
+    at_risk: bool
+    reasons: list[RiskReason]
+    last_call_id: str
+    last_call_at: float
+    calls: int = Field(description="calls assessed for this number")
+    status: Literal["open", "contacted", "retained", "lost", "dismissed"]
+    note: str | None
+    contacted_at: float | None
+    contacted_by: str | None
+    updated_at: float
+
+
+class RetentionList(BaseModel):
+    customers: list[RetentionCustomer]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class TimelineCall(BaseModel):
+    call_id: str
+    started_at: float
+    duration_s: float | None
+    agent_id: str
+    status: str
+    intents: list[str]
+    outcome: str | None
+    summary: str | None
+    risk: float | None
+
+
+class RetentionDetail(RetentionCustomer):
+    timeline: list[TimelineCall] = Field(description="every call of this number, newest first")
+
+
+class RetentionUpdate(BaseModel):
+    status: Literal["open", "contacted", "retained", "lost", "dismissed"]
+    note: str = Field("", max_length=2000)
+
+
 MODELS: tuple[type[BaseModel], ...] = (
+    RetentionList,
+    RetentionDetail,
+    RetentionUpdate,
     WrapupFields,
     Wrapup,
     CallList,
@@ -179,6 +237,22 @@ LIST_FILTERS = [
     _query("min_score", {"type": "number"}, "QA score at least"),
     _query("max_score", {"type": "number"}, "QA score at most"),
     _query("q", {"type": "string"}, 'full-text search of what was said: words, "phrases", prefix*'),
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "page size"),
+    _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "page start"),
+]
+
+
+CALLER = {"name": "caller_number", "in": "path", "required": True, "schema": {"type": "string"}}
+RETENTION_FILTERS = [
+    _query("status", {"type": "string", "enum": ["open", "contacted", "retained", "lost", "dismissed"]}, "status"),
+    _query("segment", {"type": "string"}, "customer segment (vip, gold, silver, standard)"),
+    _query("min_score", {"type": "number"}, "risk at least"),
+    _query(
+        "at_risk", {"type": "string", "enum": ["true", "false"], "default": "true"}, "false: every assessed customer"
+    ),
+    _query("since", {"type": "number"}, "latest call at or after (epoch s)"),
+    _query("q", {"type": "string"}, "part of the name or number"),
+    _query("format", {"type": "string", "enum": ["json", "csv"]}, "csv: a file for a CRM or a spreadsheet"),
     _query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "page size"),
     _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "page start"),
 ]
@@ -315,6 +389,42 @@ def openapi() -> dict[str, Any]:
                         "content": {"application/json": {"schema": _ref("WrapupFields")}},
                     },
                     "responses": {"200": _json("Wrapup", "the saved wrap-up"), **ERRORS},
+                },
+            },
+            "/api/retention": {
+                "get": {
+                    "summary": "The retention worklist: customers at risk after their latest call, ranked by "
+                    "risk × value, with the evidence (?format=csv for a file)",
+                    "operationId": "retentionWorklist",
+                    "parameters": RETENTION_FILTERS,
+                    "responses": {
+                        "200": {
+                            "description": "a page of customers (or CSV)",
+                            "content": {
+                                "application/json": {"schema": _ref("RetentionList")},
+                                "text/csv": {"schema": {"type": "string"}},
+                            },
+                        },
+                        **ERRORS,
+                    },
+                }
+            },
+            "/api/retention/{caller_number}": {
+                "get": {
+                    "summary": "One customer on the worklist: the reasons and every call of the number",
+                    "operationId": "retentionCustomer",
+                    "parameters": [CALLER],
+                    "responses": {"200": _json("RetentionDetail", "the customer and the call timeline"), **ERRORS},
+                },
+                "post": {
+                    "summary": "Record what the retention team did: contacted, retained, lost, dismissed (or open)",
+                    "operationId": "retentionUpdate",
+                    "parameters": [CALLER],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("RetentionUpdate")}},
+                    },
+                    "responses": {"200": _json("RetentionCustomer", "the updated entry"), **ERRORS},
                 },
             },
             "/api/ticket": {

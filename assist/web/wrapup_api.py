@@ -25,7 +25,7 @@ from assist.web.qa_schema import WrapupFields
 Message = dict[str, Any]
 
 
-def _error(message: str, status: int) -> JSONResponse:
+def error_response(message: str, status: int) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
@@ -54,31 +54,31 @@ async def wrapup(request: Request) -> Response:
     call_id = request.path_params["call_id"]
     principal = request_principal(services.access, request.headers)
     if principal is None:
-        return _error("the call's agent token, or a supervisor or QA token, required", 401)
+        return error_response("the call's agent token, or a supervisor or QA token, required", 401)
     try:
         found = await _call(services, call_id)
     except StoreError as error:
-        return _error(str(error), 503)
+        return error_response(str(error), 503)
     if found is None:
-        return _error("no such call", 404)
+        return error_response("no such call", 404)
     agent_id, events, stored, live = found
     if not _allowed(principal, agent_id, write=request.method == "PUT"):
-        return _error("not your call", 403)
+        return error_response("not your call", 403)
     proposed = propose(events, services.dispositions)
     if request.method == "PUT":
         if live:
-            return _error("the call is still in progress: wrap it up when it ends", 409)
+            return error_response("the call is still in progress: wrap it up when it ends", 409)
         try:
             fields = WrapupFields.model_validate(await request.json())
         except (ValidationError, json.JSONDecodeError, UnicodeDecodeError) as error:
-            return _error(f"invalid wrap-up: {error}".splitlines()[0][:300], 400)
+            return error_response(f"invalid wrap-up: {error}".splitlines()[0][:300], 400)
         if fields.disposition not in {d.code for d in services.dispositions}:
-            return _error(f"unknown disposition {fields.disposition!r}", 400)
+            return error_response(f"unknown disposition {fields.disposition!r}", 400)
         saved, saved_at = fields.model_dump(), time.time()
         try:
             await services.recorder.read(lambda store: store.save_wrapup(call_id, agent_id, proposed, saved, saved_at))
         except StoreError as error:
-            return _error(str(error), 503)
+            return error_response(str(error), 503)
         stored = {"proposed": proposed, "saved": saved, "saved_at": saved_at}
     body = {
         "call_id": call_id,

@@ -4,6 +4,7 @@ replay with pause and seek; axe-core finds no serious or critical violation; Chi
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -305,3 +306,35 @@ async def test_chinese_names_and_plans_render_as_glyphs(browser: Any, live_serve
         live_server.on_server(live_server.services.live.end_call, call.call_id, "completed")  # type: ignore[attr-defined]
         await page.close()
     assert images[0] != images[1], "the Chinese names render as identical boxes: no CJK font"
+
+
+async def test_a_chinese_call_on_the_sidebar(browser: Any, telecom_server: LiveServer) -> None:
+    """王芳, a VIP who travels, calls in Mandarin about roaming: her profile before anyone speaks,
+    the Chinese roaming article pinned, the roaming pack offer, and the transcript, in Chinese."""
+    from tests.integration.test_mandarin import script, zh_call_audio
+
+    agent = "agent-zh-sidebar"
+    page = await sidebar(browser, telecom_server, agent)
+    call = script("zh-t01-roaming")
+    streaming = asyncio.create_task(
+        stream_native(
+            f"{telecom_server.ws}/native",
+            zh_call_audio(call.id),
+            call_id=f"{call.id}-browser",
+            caller_number=call.caller,
+            agent_id=agent,
+            language="zh",
+            speed=2.0,
+        )
+    )
+    await expect(page.get_by_test_id("caller")).to_contain_text("王芳", timeout=90_000)
+    await expect(page.get_by_test_id("caller")).to_contain_text("无限尊享套餐")
+    await expect(page.get_by_test_id("pinned")).to_contain_text("漫游", timeout=120_000)
+    await expect(page.get_by_test_id("offer-slot")).to_contain_text("漫游", timeout=120_000)
+    await expect(page.get_by_test_id("final-line").first).to_be_visible(timeout=90_000)
+    transcript = await page.get_by_test_id("transcript").inner_text()
+    assert sum("\u4e00" <= ch <= "\u9fff" for ch in transcript) > 20, transcript
+    await screenshot(page, "sidebar-chinese-call")
+    assert await axe_violations(page) == []
+    await streaming
+    await page.close()

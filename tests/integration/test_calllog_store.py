@@ -207,7 +207,7 @@ def test_agent_aggregates(store: CallStore) -> None:
             ],
         }
         store.finish_call(f"c{i}", status="completed", end_reason="completed", ended_at=1.0, duration_s=1.0, qa=qa)
-    from assist.qa.scorecard import aggregate
+    from assist.qa.aggregate import aggregate
 
     stats = {agent: {"agent_id": agent, **a} for agent, a in aggregate(store.qa_results())["agents"].items()}
     assert stats["alice"]["calls"] == 2 and stats["alice"]["mean_score"] == pytest.approx(90.0)

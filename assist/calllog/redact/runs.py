@@ -84,7 +84,8 @@ _CONTEXT_ACCEPTS: dict[str, Callable[[str], bool]] = {
     "cvv": lambda d: 3 <= len(d) <= 4,
     "expiry": numeric_expiry,
     "ssn": lambda d: len(d) in (4, 9),  # "the last four of your social"
-    "national_id": lambda d: len(d) in (15, 18),
+    # "身份证后四位" (the last four or six) is a common check; a misheard tail is one digit short
+    "national_id": lambda d: 3 <= len(d) <= 6 or len(d) in (15, 18),
     "phone": lambda d: 7 <= len(d) <= 15,
     "account": lambda d: 6 <= len(d) <= 19,  # 账号 is often a 16-19 digit bank card number
 }

@@ -189,6 +189,16 @@ def test_cvv_context_lasts_two_utterances():
     assert found(call.redact("customer", "123")) == []
 
 
+def test_the_last_four_of_a_chinese_id_in_context():
+    # Agents verify a caller with 身份证后四位 (or 后六位): the answer is the ID's tail.
+    assert found(last(("agent", "请报一下身份证后四位。"), ("customer", "身份证后四位是3527。"))) == ["national_id"]
+    assert found(last(("agent", "请报一下机主姓名和身份证后四位。"), ("customer", "我叫刘洋，后四位是5290。"))) == [
+        "national_id"
+    ]
+    assert found(last(("agent", "身份证后六位是多少？"), ("customer", "123456"))) == ["national_id"]
+    assert found(one("上个月多扣了86美元，2025年12月3号")) == []  # amounts and dates stay
+
+
 def test_three_digits_without_context_are_left_alone():
     assert found(one("one two three")) == []
     assert found(one("Room 123 please")) == []

@@ -454,3 +454,13 @@ def test_carve_last_part_takes_the_remainder() -> None:
     rows = [(f"t{i}", "x") for i in range(3)]
     out = carve(rows, {"train": 0.5, "test": 0.5})
     assert len(out["train"]) + len(out["test"]) == 3
+
+
+def test_speech_prompts_per_language_come_from_kb_yaml(tmp_path: Path) -> None:
+    prompt = "speech_prompt:\n  zh: 流明通信，国际漫游、账单、宽带。\n"
+    kb = load_kb(write_kb(tmp_path, {"check-balance.md": CHECK_BALANCE}, kb_yaml=KB_YAML + prompt))
+    assert kb.speech_prompts == (("zh", "流明通信，国际漫游、账单、宽带。"),)
+    assert load_kb(BANK).speech_prompts == ()
+    too_long = "speech_prompt:\n  zh: " + "流" * 201 + "\n"
+    with pytest.raises(KnowledgeError, match="speech_prompt"):
+        load_kb(write_kb(tmp_path / "long", {"check-balance.md": CHECK_BALANCE}, kb_yaml=KB_YAML + too_long))

@@ -173,7 +173,7 @@ def test_index_cache_is_written_and_reused(tmp_path: Path) -> None:
     assert first.calls > 0
     files = sorted(p.name for p in tmp_path.iterdir())
     stems = [f"{kb.content_hash}-en-minilm+use", f"{kb.content_hash}-zh-use"]
-    assert files == sorted([f"{s}.{ext}" for s in stems for ext in ("npz", "lexical.pkl")])
+    assert files == sorted([f"{s}.{ext}" for s in stems for ext in ("npz", "lexical-v2.pkl")])
 
     second = FakeEncoders()
     loaded = build_index(kb, second, tmp_path)
@@ -227,9 +227,11 @@ def test_tokens_of_only_stop_words_is_a_placeholder() -> None:
 
 
 def test_tokens_cjk_unigrams_and_bigrams() -> None:
-    assert tokens("我的卡丢了") == ["我", "的", "卡", "丢", "了", "我的", "的卡", "卡丢", "丢了"]
-    assert tokens("余额") == ["余", "额", "余额"]
+    chars = ["我", "的", "卡", "丢", "了", "我的", "的卡", "卡丢", "丢了"]
+    assert tokens("我的卡丢了", pinyin=False) == chars
+    assert tokens("我的卡丢了") == [*chars, "wo_de", "de_ka", "ka_diu", "diu_le"]  # and how they sound
+    assert tokens("余额", pinyin=False) == ["余", "额", "余额"]
 
 
 def test_tokens_mixed_latin_and_cjk() -> None:
-    assert tokens("ATM 吞卡") == ["atm", "吞", "卡", "吞卡"]
+    assert tokens("ATM 吞卡") == ["atm", "吞", "卡", "吞卡", "tun_ka"]

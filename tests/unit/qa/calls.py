@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from assist.qa.rules import QaResult
+
 Message = dict[str, Any]
+
+ITEMS = (  # the default scorecard's items, in order
+    "greeting",
+    "identity_verified_before_account_details",
+    "problem_acknowledged",
+    "empathy_when_negative",
+    "resolution_confirmed",
+    "eligible_offer_made",
+    "proper_closing",
+)
 
 GOLD_CALLER = {"name": "Patricia Brown", "segment": "gold", "tenure_years": 12.0, "plan": "Premier Checking"}
 VIP_CALLER = {"name": "Sarah Thompson", "segment": "vip", "tenure_years": 9.0, "plan": "Unlimited Max + Fiber 900"}
@@ -202,3 +214,7 @@ def live_call() -> list[Message]:
         .agent("Of course. Let me transfer you to our technical team, they'll call you back within 24 hours.", 4)
         .events
     )
+
+
+def statuses(result: QaResult) -> dict[str, str]:
+    return {item.id: item.status for item in result.items}

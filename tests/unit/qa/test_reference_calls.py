@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from assist.qa.scorecard import aggregate, load_scorecard, score_call
+from assist.qa.aggregate import aggregate
+from assist.qa.rules import score_call
+from assist.qa.scorecard_config import load_scorecard
 from assist.qa.summary import summarize, transfer_note
 
 CALLS = 8

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from assist.qa.review import review
-from assist.qa.scorecard import default_scorecard
+from assist.qa.scorecard_config import default_scorecard
 from tests.unit.qa.calls import live_call
 
 

@@ -55,3 +55,9 @@ async def test_a_zh_call_publishes_simplified_text_and_words() -> None:
     assert [w.text for w in finals[0].words] == ["换", "歌"]
     assert all("換" not in e.text for e in events)
     service.close()
+
+
+def test_byte_slips_in_chinese_output_are_repaired() -> None:
+    # A wrong last byte of a full-width comma, and a decode that stopped inside a character.
+    assert to_script("莫名其妙就给扣了Ｇ你们得给我退回来\ufffd", "t2s") == "莫名其妙就给扣了，你们得给我退回来"
+    assert to_script("ＡＢＣ卡", "t2s") == "ＡＢＣ卡"  # full-width letters that start the text are kept

@@ -1,0 +1,1 @@
+"""After the call: which customers are drifting away, how valuable they are, and why."""

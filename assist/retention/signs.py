@@ -1,0 +1,215 @@
+"""The signs in one call that its customer may leave, each with its evidence. Pure functions
+over the call view (assist/qa/callview.py), the call's summary and the caller's earlier calls.
+
+Loud signs are what the live signals and the summary already know: churn words, complaint
+words, an escalation, no resolution, a declined offer, a transfer. Quiet signs are for the
+customers who never complain (most unhappy customers do not): a call back on the same topic,
+the same question asked twice, answers that shrink to a word, long pauses before answering, a
+tone that falls from the start of the call to its end, and "ok, fine" at the end of a call that
+solved nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from assist.guidance.signals import lexicon_score, utterance_dissatisfaction
+from assist.qa.callview import CallView, Utterance
+from assist.qa.text import word_count
+
+CURT_WORDS = 2  # an answer this short (words; Chinese: 4 characters) is curt
+CURT_MIN_ANSWERS = 3  # ... and it takes this many curt answers in the second half
+LONG_PAUSE_S = 4.0  # the customer took this long to answer the agent
+SAME_QUESTION = 0.6  # share of a question's words found again in a later one
+SENTIMENT_DROP = 0.3  # mean dissatisfaction, last third minus first third
+
+_QUESTION = re.compile(
+    r"\?|？|吗|呢|怎么|为什么|什么|多少|\b(how|why|what|when|where|can|could|will|is|are|do|does)\b", re.I
+)
+_ACQUIESCE = {
+    "en": re.compile(r"^(ok(ay)?|fine|sure|whatever|i guess|alright|right|if you say so|forget it)\b[\s.,!]*", re.I),
+    "zh": re.compile(r"^(好吧|行吧|算了|随便|那好吧|就这样吧|嗯|哦|好)[。，！!,.]*$"),
+}
+_WORD = re.compile(r"[a-z0-9']+|[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Sign:
+    kind: str  # a key of the weights file
+    strength: float  # 0-1
+    note: str  # why, in a sentence a retention agent reads
+    evidence: tuple[dict[str, Any], ...] = ()  # utterances: {utterance_id, speaker, start_s, text}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "strength": round(self.strength, 2),
+            "note": self.note,
+            "evidence": list(self.evidence),
+        }
+
+
+@dataclass(frozen=True)
+class EarlierCall:
+    """One of the caller's earlier calls, as the call log has it."""
+
+    call_id: str
+    started_at: float
+    intents: tuple[str, ...]
+    outcome: str | None = None
+    summary: str = ""
+
+
+@dataclass
+class CallFacts:
+    """What the signs read: the call, its summary, when it started, and the caller's history."""
+
+    view: CallView
+    summary: Mapping[str, Any]
+    started_at: float
+    intents: tuple[str, ...]
+    earlier: Sequence[EarlierCall] = field(default_factory=tuple)
+    profile: Mapping[str, Any] = field(default_factory=dict)  # the directory's entry for the caller
+
+
+def _units(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _curt(utterance: Utterance) -> bool:
+    units = _units(utterance.text)
+    if any("\u4e00" <= u <= "\u9fff" for u in units):
+        return len(units) <= 2 * CURT_WORDS
+    return word_count(utterance.text) <= CURT_WORDS
+
+
+def loud_signs(facts: CallFacts) -> list[Sign]:
+    view, summary = facts.view, facts.summary
+    signs: list[Sign] = []
+    by_kind: dict[str, list[Mapping[str, Any]]] = {}
+    for signal in view.signals:
+        by_kind.setdefault(str(signal.get("kind")), []).append(signal)
+
+    def quoted(signals: list[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
+        found = [view.customer_at(float(s.get("at_s") or 0.0), s.get("evidence")) for s in signals]
+        return tuple(u.evidence() for u in found if u is not None)
+
+    if "churn" in by_kind:
+        signs.append(Sign("churn_words", 1.0, "spoke of leaving", quoted(by_kind["churn"])))
+    if "dissatisfaction" in by_kind:
+        strength = min(1.0, 0.5 + 0.25 * len(by_kind["dissatisfaction"]))
+        signs.append(
+            Sign("dissatisfaction", strength, "complained during the call", quoted(by_kind["dissatisfaction"]))
+        )
+    if "escalation" in by_kind or summary.get("outcome") == "escalated":
+        signs.append(Sign("escalation", 1.0, "the call was escalated", quoted(by_kind.get("escalation", []))))
+    if summary.get("outcome") in ("unresolved", "abandoned"):
+        signs.append(Sign("unresolved", 1.0, f"the call ended {summary.get('outcome')}"))
+    declined = [o for o in summary.get("offers") or [] if o.get("declined")]
+    if declined:
+        titles = ", ".join(str(o.get("title")) for o in declined)
+        signs.append(Sign("offer_declined", 1.0, f"declined: {titles}"))
+    ended = view.ended or {}
+    if "transfer" in str(ended.get("reason") or ""):
+        signs.append(Sign("transferred", 1.0, "transferred to another agent"))
+    return signs
+
+
+def repeat_call(facts: CallFacts, window_days: float) -> Sign | None:
+    """The same topic within the window: the first call did not settle it."""
+    since = facts.started_at - window_days * 86400
+    topics = set(facts.intents)
+    earlier = [c for c in facts.earlier if since <= c.started_at < facts.started_at and topics & set(c.intents)]
+    if not earlier:
+        return None
+    days = (facts.started_at - max(c.started_at for c in earlier)) / 86400
+    topic = sorted(topics & {i for c in earlier for i in c.intents})[0]
+    strength = min(1.0, 0.6 + 0.2 * len(earlier))
+    note = f"called about {topic} {len(earlier) + 1} times in {window_days:g} days (last {days:.0f} days ago)"
+    return Sign("repeat_call", strength, note, tuple({"call_id": c.call_id, "text": c.summary} for c in earlier))
+
+
+def repeated_question(view: CallView) -> Sign | None:
+    questions = [u for u in view.said_by("customer") if _QUESTION.search(u.text) and len(_units(u.text)) >= 3]
+    for i, first in enumerate(questions):
+        first_units = set(_units(first.text))
+        for later in questions[i + 1 :]:
+            shared = len(first_units & set(_units(later.text))) / max(1, len(first_units))
+            if shared >= SAME_QUESTION and later.start_s - first.end_s > 5.0:
+                return Sign(
+                    "repeated_question", 1.0, "asked the same thing twice", (first.evidence(), later.evidence())
+                )
+    return None
+
+
+def curt_answers(view: CallView) -> Sign | None:
+    said = view.said_by("customer")
+    if len(said) < 4:
+        return None
+    half = len(said) // 2
+    early = sum(_curt(u) for u in said[:half]) / max(1, half)
+    late_curt = [u for u in said[half:] if _curt(u)]
+    late = len(late_curt) / max(1, len(said) - half)
+    if len(late_curt) < CURT_MIN_ANSWERS or late - early < 0.3:
+        return None
+    return Sign(
+        "curt_answers", min(1.0, late), "answers shrank to a word or two", tuple(u.evidence() for u in late_curt[:3])
+    )
+
+
+def long_silences(view: CallView) -> Sign | None:
+    pauses: list[tuple[float, Utterance]] = []
+    for before, after in zip(view.utterances, view.utterances[1:], strict=False):
+        if before.speaker == "agent" and after.speaker == "customer" and after.start_s - before.end_s >= LONG_PAUSE_S:
+            pauses.append((after.start_s - before.end_s, after))
+    if len(pauses) < 2:
+        return None
+    longest = max(p for p, _ in pauses)
+    note = f"{len(pauses)} long pauses before answering (longest {longest:.0f} s)"
+    return Sign("long_silences", min(1.0, len(pauses) / 4), note, tuple(u.evidence() for _, u in pauses[:3]))
+
+
+def falling_sentiment(view: CallView) -> Sign | None:
+    said = view.said_by("customer")
+    if len(said) < 3:
+        return None
+    third = max(1, len(said) // 3)
+    scores = [utterance_dissatisfaction(u.text, view.language) for u in said]
+    early = sum(scores[:third]) / third
+    late = sum(scores[-third:]) / third
+    if late - early < SENTIMENT_DROP:
+        return None
+    worst = max(said[-third:], key=lambda u: utterance_dissatisfaction(u.text, view.language))
+    return Sign(
+        "falling_sentiment", min(1.0, late - early), "the customer's tone fell during the call", (worst.evidence(),)
+    )
+
+
+def agreed_without_accepting(view: CallView, summary: Mapping[str, Any]) -> Sign | None:
+    if summary.get("outcome") not in ("unresolved", "abandoned"):
+        return None
+    pattern = _ACQUIESCE.get(view.language, _ACQUIESCE["en"])
+    last = view.said_by("customer")[-2:]
+    giving_up = [
+        u for u in last if pattern.search(u.text.strip()) and not lexicon_score(u.text, "positive", view.language)[1]
+    ]
+    if not giving_up:
+        return None
+    return Sign(
+        "agreed_without_accepting", 1.0, "went along at the end, with nothing solved", (giving_up[-1].evidence(),)
+    )
+
+
+def quiet_signs(facts: CallFacts, repeat_window_days: float) -> list[Sign]:
+    found = [
+        repeat_call(facts, repeat_window_days),
+        repeated_question(facts.view),
+        curt_answers(facts.view),
+        long_silences(facts.view),
+        falling_sentiment(facts.view),
+        agreed_without_accepting(facts.view, facts.summary),
+    ]
+    return [sign for sign in found if sign is not None]

@@ -1,0 +1,168 @@
+"""The after-call risk score: loud and quiet signs with their evidence, weights from YAML, and
+the customer's value that ranks the worklist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assist.errors import ConfigError
+from assist.qa.callview import call_view
+from assist.qa.summary import summarize
+from assist.retention.score import assess, customer_value, load_weights
+from assist.retention.signs import CallFacts, EarlierCall
+
+DAY = 86400.0
+NOW = 1_800_000_000.0
+VIP = {"name": "Sarah Thompson", "segment": "vip", "tenure_years": 9, "monthly_spend": 145}
+STANDARD = {"name": "Emily Carter", "segment": "standard", "tenure_years": 0.3, "monthly_spend": 25}
+
+
+def call(turns: list[tuple[str, str, float]], *, caller: dict[str, Any] | None = None, signals=(), language="en"):
+    """Events of a finished call: (speaker, text, start_s) turns, each 2 s long."""
+    events: list[dict[str, Any]] = [{"type": "call_started", "caller": caller or {}, "language": language}]
+    ids = {"customer": 0, "agent": 0}
+    for speaker, text, start_s in turns:
+        events.append(
+            {"type": "final", "speaker": speaker, "utterance_id": ids[speaker], "start_s": start_s,
+             "end_s": start_s + 2.0, "text": text, "emitted_s": start_s + 2.4}
+        )  # fmt: skip
+        ids[speaker] += 1
+    events += [{"type": "signal", **s} for s in signals]
+    last = max(t[2] for t in turns) + 3.0
+    events.append({"type": "call_ended", "reason": "completed", "emitted_s": last})
+    return events
+
+
+def facts(events, *, earlier=(), intents=("billing dispute",), profile=None) -> CallFacts:
+    return CallFacts(
+        call_view(events), summarize(events).to_dict(), NOW, intents, earlier, profile or events[0]["caller"]
+    )
+
+
+WEIGHTS = load_weights()
+LEAVING = "I want to cancel my account, I'm switching to another provider."
+COMPLAINT = "This is ridiculous, you charged me twice this month."
+
+
+def kinds(risk) -> list[str]:
+    return [s.kind for s in risk.signs]
+
+
+def test_a_customer_who_talks_of_leaving_is_at_risk_with_the_words_as_evidence() -> None:
+    events = call(
+        [
+            ("agent", "Thanks for calling Lumen Mobile, how can I help?", 0.0),
+            ("customer", LEAVING, 3.0),
+            ("agent", "I'm sorry to hear that. Let me look at your account.", 6.0),
+            ("customer", "No, just close it.", 9.0),
+        ],
+        signals=[{"kind": "churn", "at_s": 5.0, "evidence": LEAVING}],
+    )
+    risk = assess(facts(events), WEIGHTS)
+    assert risk.at_risk and "churn_words" in kinds(risk)
+    churn = next(s for s in risk.signs if s.kind == "churn_words")
+    assert "switching" in churn.evidence[0]["text"]
+
+
+def test_a_complaint_that_was_resolved_is_not_at_risk() -> None:
+    events = call(
+        [
+            ("agent", "Good morning, how can I help?", 0.0),
+            ("customer", COMPLAINT, 3.0),
+            ("agent", "I'm sorry. I have refunded the second charge, it's all sorted.", 6.0),
+            ("customer", "Great, thank you so much, that's perfect.", 9.0),
+            ("agent", "Is there anything else I can help you with?", 12.0),
+            ("customer", "No, that's all, thanks.", 15.0),
+        ],
+        signals=[{"kind": "dissatisfaction", "at_s": 5.0, "evidence": COMPLAINT}],
+    )
+    risk = assess(facts(events), WEIGHTS)
+    assert not risk.at_risk, risk
+
+
+def test_a_silent_unhappy_customer_is_found_without_a_single_complaint_word() -> None:
+    """Curt answers, long pauses, "fine, whatever" at the end of a call that solved nothing."""
+    events = call(
+        [
+            ("agent", "Hello, how can I help you today?", 0.0),
+            ("customer", "My internet keeps dropping every evening since last week and I work from home.", 3.0),
+            ("agent", "Have you tried restarting the router?", 7.0),
+            ("customer", "Yes.", 15.0),
+            ("agent", "And the cables are all plugged in properly?", 18.0),
+            ("customer", "Yes.", 26.0),
+            ("agent", "I can't see a fault on the line from here.", 29.0),
+            ("customer", "Okay.", 37.0),
+            ("agent", "You could try again tomorrow and call us back.", 40.0),
+            ("customer", "Fine, whatever.", 48.0),
+        ]
+    )
+    risk = assess(facts(events, intents=("slow broadband",)), WEIGHTS)
+    assert risk.at_risk, risk
+    assert {"curt_answers", "long_silences", "agreed_without_accepting", "unresolved"} <= set(kinds(risk))
+    assert "churn_words" not in kinds(risk) and "dissatisfaction" not in kinds(risk)
+
+
+def test_a_call_back_on_the_same_topic_is_a_repeat_with_the_earlier_call_as_evidence() -> None:
+    events = call([("agent", "Hello.", 0.0), ("customer", "I'm calling about my bill again.", 3.0)])
+    earlier = [EarlierCall("c-1", NOW - 3 * DAY, ("billing dispute",), "unresolved", "bill questioned")]
+    risk = assess(facts(events, earlier=earlier), WEIGHTS)
+    repeat = next(s for s in risk.signs if s.kind == "repeat_call")
+    assert repeat.evidence[0]["call_id"] == "c-1" and "2 times" in repeat.note
+    long_ago = [EarlierCall("c-0", NOW - 60 * DAY, ("billing dispute",))]
+    assert "repeat_call" not in kinds(assess(facts(events, earlier=long_ago), WEIGHTS))
+
+
+def test_the_same_question_asked_twice_is_found() -> None:
+    events = call(
+        [
+            ("customer", "When will the technician come to fix my line?", 0.0),
+            ("agent", "Let me check the booking system for you.", 3.0),
+            ("customer", "So when will the technician come to fix the line?", 12.0),
+        ]
+    )
+    assert "repeated_question" in kinds(assess(facts(events), WEIGHTS))
+
+
+def test_quiet_signs_in_chinese() -> None:
+    events = call(
+        [
+            ("agent", "您好，流明通信，请问有什么可以帮您？", 0.0),
+            ("customer", "我家的宽带这个礼拜已经断了三次了，每天晚上都上不了网。", 3.0),
+            ("agent", "您重启过路由器吗？", 7.0),
+            ("customer", "重启了。", 15.0),
+            ("agent", "线路这边看不到故障。", 18.0),
+            ("customer", "嗯。", 26.0),
+            ("agent", "您明天再观察一下吧。", 29.0),
+            ("customer", "好吧。", 37.0),
+            ("agent", "那您明天再看看，不行再打过来。", 40.0),
+            ("customer", "算了。", 48.0),
+        ],
+        language="zh",
+    )
+    risk = assess(facts(events, intents=("broadband outage",)), WEIGHTS)
+    assert risk.at_risk and {"curt_answers", "long_silences", "agreed_without_accepting"} <= set(kinds(risk))
+
+
+def test_value_ranks_segments_first_then_spend_and_tenure() -> None:
+    assert customer_value(VIP, WEIGHTS) > customer_value({"segment": "gold"}, WEIGHTS)
+    assert customer_value({"segment": "gold", "monthly_spend": 0}, WEIGHTS) > customer_value(
+        {"segment": "standard", "monthly_spend": 5000, "tenure_years": 30}, WEIGHTS
+    )
+    assert customer_value({}, WEIGHTS) == WEIGHTS.value.unknown
+    # At equal risk, the more valuable customer comes first on the worklist.
+    events = call([("customer", "I want to cancel my account.", 0.0)], signals=[{"kind": "churn", "at_s": 2.0}])
+    vip, standard = (assess(facts(events, profile=p), WEIGHTS) for p in (VIP, STANDARD))
+    assert vip.score == standard.score and vip.priority > standard.priority
+
+
+def test_weights_come_from_a_yaml_file_and_a_mistake_names_it(tmp_path: Path) -> None:
+    own = tmp_path / "retention.yaml"
+    own.write_text("at_risk: 0.9\nweights: {churn_words: 0.1}\n")
+    events = call([("customer", "I want to cancel my account.", 0.0)], signals=[{"kind": "churn", "at_s": 2.0}])
+    assert not assess(facts(events), load_weights(own)).at_risk
+    own.write_text("at_risk: 2\nweights: {}\n")
+    with pytest.raises(ConfigError, match=r"retention\.yaml"):
+        load_weights(own)
