@@ -45,6 +45,7 @@ class Services:
     guidance: GuidanceService | None = None
     dispositions: list[Disposition] = field(default_factory=list)  # wrap-up codes (after-call work)
     owns_stt: bool = True  # False: the speech service was lent (tests share one model per session)
+    webhook: RetentionWebhook | None = None  # customers at risk, pushed to a CRM
 
     @classmethod
     def create(
@@ -101,9 +102,11 @@ class Services:
         after_finish: list[Callable[[CallStore, str], object]] = [
             RetentionAssessor.for_knowledge_base(settings.kb_dir)  # a bad weights file stops the start
         ]
+        webhook = None
         if settings.retention_webhook_url:
             secret = settings.retention_webhook_secret or settings.derived_secret("retention-webhook")
-            after_finish.append(RetentionWebhook(settings.retention_webhook_url, secret))
+            webhook = RetentionWebhook(settings.retention_webhook_url, secret)
+            after_finish.append(webhook)
         recorder = CallRecorder(
             open_call_log,
             registry=metrics.registry,
@@ -141,6 +144,7 @@ class Services:
             guidance=guidance,
             dispositions=load_dispositions(settings.kb_dir),  # a broken list stops the start, clearly
             owns_stt=owns_stt,
+            webhook=webhook,
         )
         return services
 
@@ -159,8 +163,7 @@ class Services:
         if self.desk.recordings is not None:
             self.desk.recordings.close()
         self.recorder.close()
-        for step in self.recorder.after_finish:
-            if isinstance(step, RetentionWebhook):
-                step.close()
+        if self.webhook is not None:
+            self.webhook.close()
         if self.owns_stt:  # a lent speech service is closed by whoever lent it
             self.stt.close()

@@ -114,6 +114,21 @@ class LiveServer:
         return {"Authorization": f"Bearer {self.qa_token}"}
 
 
+async def stream_watched(server: LiveServer, audio: Any, *, agent_id: str, **stream: Any) -> tuple[Any, Any]:
+    """Stream a call over the native protocol while its agent's sidebar watches: (ingest,
+    sidebar) results, once the sidebar has seen the call end. ``stream``: stream_native's options."""
+    from assist.bench.clients import StreamResult, stream_native, watch_sidebar
+
+    sidebar, stop, connected = StreamResult(), asyncio.Event(), asyncio.Event()
+    watcher = asyncio.create_task(watch_sidebar(server.sidebar_url(agent_id), sidebar, stop, connected))
+    await asyncio.wait_for(connected.wait(), 30)
+    ingest = await stream_native(f"{server.ws}/native", audio, agent_id=agent_id, **stream)
+    await until(lambda: sidebar.of_type("call_ended"), "the sidebar to see the call end")
+    stop.set()
+    await watcher
+    return ingest, sidebar
+
+
 def free_port() -> int:
     import socket
 

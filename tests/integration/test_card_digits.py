@@ -7,7 +7,6 @@ checked is what the recogniser made of them, misrecognitions included."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import shutil
@@ -19,9 +18,8 @@ import numpy as np
 import pytest
 import websockets
 
-from assist.bench.clients import StreamResult, stream_native, watch_sidebar
 from assist.bench.voices import synthesize, voice
-from tests.conftest import LiveServer, until
+from tests.conftest import LiveServer, stream_watched
 from tests.integration.test_calllog_server import wait_stored
 
 pytestmark = [
@@ -85,13 +83,7 @@ def call_audio(asked: bool) -> np.ndarray:
 async def test_no_card_digits_anywhere(live_server: LiveServer, asked: bool) -> None:
     audio = call_audio(asked)
     call_id = f"card-digits-{uuid.uuid4().hex[:8]}"
-    sidebar, stop, connected = StreamResult(), asyncio.Event(), asyncio.Event()
-    watcher = asyncio.create_task(watch_sidebar(live_server.sidebar_url("agent-cards"), sidebar, stop, connected))
-    await asyncio.wait_for(connected.wait(), 30)
-    ingest = await stream_native(f"{live_server.ws}/native", audio, call_id=call_id, agent_id="agent-cards", speed=1.5)
-    await until(lambda: sidebar.of_type("call_ended"), "the sidebar to see the call end")
-    stop.set()
-    await watcher
+    ingest, sidebar = await stream_watched(live_server, audio, agent_id="agent-cards", call_id=call_id, speed=1.5)
 
     said = [m for m in ingest.of_type("final") if m["speaker"] == "customer" and m["text"]]
     assert len(said) >= len(CUSTOMER if asked else UNASKED) - 1, f"the recogniser heard too little to test: {said}"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 
@@ -12,10 +11,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from assist.bench.clients import AudioHookClient, StreamResult, stream_native, watch_sidebar
+from assist.bench.clients import AudioHookClient, StreamResult
 from assist.guidance.engine import GuidanceService
 from assist.knowledge.corpus import KnowledgeError
-from tests.conftest import ARTIFACTS, AUDIOHOOK_KEY, REPO_ROOT, LiveServer, until
+from tests.conftest import ARTIFACTS, AUDIOHOOK_KEY, REPO_ROOT, LiveServer, stream_watched
 
 pytestmark = pytest.mark.model
 PATRICIA = "+12025550143"  # gold, frequent traveller, in kb/bank/customers.csv
@@ -28,22 +27,9 @@ def lost_card_call(shared_data: Path) -> np.ndarray:
 
 
 async def test_card_offer_and_profile_reach_the_sidebar(live_server: LiveServer, lost_card_call: np.ndarray) -> None:
-    sidebar = StreamResult()
-    stop = asyncio.Event()
-    connected = asyncio.Event()
-    watcher = asyncio.create_task(watch_sidebar(live_server.sidebar_url("agent-g"), sidebar, stop, connected))
-    await asyncio.wait_for(connected.wait(), 30)
-    result = await stream_native(
-        f"{live_server.ws}/native",
-        lost_card_call,
-        call_id="guid-1",
-        caller_number=PATRICIA,
-        agent_id="agent-g",
-        speed=2.0,
+    result, sidebar = await stream_watched(
+        live_server, lost_card_call, agent_id="agent-g", call_id="guid-1", caller_number=PATRICIA, speed=2.0
     )
-    await until(lambda: sidebar.of_type("call_ended"), "the sidebar to see the call end")
-    stop.set()
-    await watcher
     started = sidebar.of_type("call_started")[0]
     assert started["caller"]["name"] == "Patricia Brown" and started["caller"]["segment"] == "gold"
     cards = sidebar.of_type("suggestion")

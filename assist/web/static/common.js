@@ -1,4 +1,4 @@
-// Shared by the sidebar and the supervisor page: a reconnecting websocket and a call view.
+// Shared by the pages: elements, the credential, API calls, a reconnecting websocket and a call view.
 "use strict";
 
 function el(tag, attrs = {}, ...children) {
@@ -15,6 +15,21 @@ function el(tag, attrs = {}, ...children) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
+}
+
+// An HTTP API call with the page's credential; the #status badge says whether it answered
+// (``label`` when it did, the server's reason when not, and then it throws).
+async function apiFetch(path, options = {}, label = "") {
+  const response = await fetch(path, { ...options, headers: { ...Auth.headers(), ...(options.headers || {}) } });
+  const status = document.getElementById("status");
+  if (!response.ok) {
+    let reason = response.statusText;
+    try { reason = (await response.json()).error || reason; } catch { /* not JSON */ }
+    status.className = "status offline"; status.textContent = reason;
+    throw new Error(reason);
+  }
+  status.className = "status online"; status.textContent = label;
+  return response;
 }
 
 function clock(seconds) {

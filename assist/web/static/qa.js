@@ -6,16 +6,7 @@ const PAGE = 25;
 let offset = 0;
 
 async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: Auth.headers() });
-  const status = $("status");
-  if (!response.ok) {
-    let reason = response.statusText;
-    try { reason = (await response.json()).error || reason; } catch { /* not JSON */ }
-    status.className = "status offline"; status.textContent = reason;
-    throw new Error(reason);
-  }
-  status.className = "status online"; status.textContent = "call log";
-  return response.json();
+  return (await apiFetch(path, options, "call log")).json();
 }
 
 function when(epoch) { return epoch ? new Date(epoch * 1000).toLocaleString() : "—"; }

@@ -5,18 +5,7 @@ const $ = (id) => document.getElementById(id);
 const PAGE = 25;
 let offset = 0;
 
-async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { ...Auth.headers(), ...(options.headers || {}) } });
-  const status = $("status");
-  if (!response.ok) {
-    let reason = response.statusText;
-    try { reason = (await response.json()).error || reason; } catch { /* not JSON */ }
-    status.className = "status offline"; status.textContent = reason;
-    throw new Error(reason);
-  }
-  status.className = "status online"; status.textContent = "worklist";
-  return response;
-}
+const api = (path, options = {}) => apiFetch(path, options, "worklist");
 
 function when(epoch) { return epoch ? new Date(epoch * 1000).toLocaleString() : "—"; }
 function risk(score) { return el("span", { class: `score ${score >= 0.75 ? "low" : ""}` }, `${Math.round(score * 100)}%`); }
