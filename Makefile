@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
 
-.PHONY: all venv models system-deps run test test-fast lint types bench bench-stt bench-robust bench-zh corpus corpus-zh eval-kb cluster cluster-down clean
+.PHONY: all venv models system-deps run test test-fast lint types bench bench-stt bench-robust bench-zh corpus corpus-zh eval-kb eval-retention cluster cluster-down clean
 
 all: models
 
@@ -84,6 +84,14 @@ bench-zh: models corpus-zh
 
 bench-robust: corpus
 	$(PY) -m assist.bench.robust --doc docs/benchmarks.md $(ROBUST_ARGS)
+
+# The retention risk model on scripted calls through the speech path: the tuning set, then the
+# held-out set (written apart, other voices), then words against VADER on both (about 25 min).
+eval-retention: models system-deps
+	$(PY) -m assist.bench.retention_eval --set tuning
+	$(PY) -m assist.bench.retention_eval --set held-out
+	$(PY) -m assist.bench.retention_tone --set tuning
+	$(PY) -m assist.bench.retention_tone --set held-out
 
 eval-kb: models
 	$(PY) -m assist.bench.kb --doc docs/knowledge-eval.md

@@ -16,6 +16,7 @@ from typing import Any
 
 from assist.guidance.signals import lexicon_score, utterance_dissatisfaction
 from assist.qa.callview import CallView, Event, Utterance, call_view, offer_mention, problem_utterance
+from assist.qa.resolution import closing, could_not_fix
 from assist.qa.scorecard_config import default_scorecard
 from assist.qa.text import PhraseSet, language_key
 
@@ -83,33 +84,17 @@ TRANSFERS: dict[str, list[str]] = {
     ],
     "zh": [r"转接", r"转给", r"为您转", r"升级处理", r"转到"],
 }
+# What the agent says when the problem is dealt with. Questions such as "anything else?" are
+# not here: they are asked on calls that solved nothing too. The customer's own closing words
+# (assist/qa/closing.py) decide when they are heard.
 RESOLVED: dict[str, list[str]] = {
     "en": [
-        r"\banything else\b",
-        r"\bis that everything\b",
         r"\b(?:has|have) that sorted\b",
-        r"\bdoes that (?:solve|help|answer)\b",
         r"\ball (?:set|sorted|done)\b",
-        r"\bthat (?:is|was) (?:all|it|everything)\b",
-        r"\bthats (?:all|it|everything)\b",
-        r"\bthat (?:solves|sorts|helps|fixes)\b",
-        r"\bthanks? (?:you )?(?:so much|very much|for (?:your|the) help)\b",
-        r"\bthat (?:was|is) (?:very )?helpful\b",
-        r"\bperfect\b",
+        r"\bthat (?:solves|sorts|fixes) (?:it|that|the problem)\b",
+        r"\b(?:is|has been|was) (?:fixed|resolved|sorted)\b",
     ],
-    "zh": [
-        r"还有什么",
-        r"还有其他",
-        r"解决了",
-        r"好了",
-        r"可以了",
-        r"没有了",
-        r"没别的",
-        r"就这些",
-        r"清楚了",
-        r"明白了",
-        r"谢谢",
-    ],
+    "zh": [r"已经(?:帮您)?(?:处理好|解决|办好|修复)", r"处理好了", r"办好了", r"已经恢复"],
 }
 ACCEPTS: dict[str, list[str]] = {
     "en": [
@@ -248,15 +233,24 @@ def signal_kinds(view: CallView) -> list[str]:
 
 
 def outcome(view: CallView) -> Outcome:
-    """Heuristic: transfer or escalation → escalated; resolution words → resolved; a short call
-    the agent never spoke in → abandoned; else unresolved."""
+    """Transfer or escalation → escalated; a short call the agent never spoke in → abandoned;
+    then the customer's closing words (assist/qa/resolution.py): resigned ("okay, fine", 算了) →
+    unresolved; content ("brilliant, that's sorted") → resolved; otherwise the agent saying they
+    cannot fix it → unresolved; a polite "thanks", or the agent saying it is fixed → resolved."""
     agent = view.said_by("agent")
     if view.ended is not None and not agent and view.duration_s < ABANDONED_S:
         return "abandoned"
     reason = str(view.ended.get("reason") or "") if view.ended is not None else ""
     if "escalation" in signal_kinds(view) or "transfer" in reason or _said(view, _TRANSFERS):
         return "escalated"
-    if _said(view, _RESOLVED) or _said(view, _RESOLVED, "customer"):
+    close = closing(view).close
+    if close == "resigned":
+        return "unresolved"
+    if close == "content":
+        return "resolved"
+    if could_not_fix(view) is not None:
+        return "unresolved"
+    if close == "polite" or _said(view, _RESOLVED):
         return "resolved"
     return "unresolved"
 

@@ -32,6 +32,8 @@ class RiskWeights(BaseModel):
     at_risk: float = Field(0.5, gt=0.0, lt=1.0)
     repeat_window_days: float = Field(14.0, gt=0.0)
     weights: dict[str, float]
+    # A sign with a negative weight (ended_content) takes back only what these signs added.
+    offsets: list[str] = Field(default_factory=list)
     value: _Value = Field(default_factory=_Value)
 
 
@@ -69,6 +71,16 @@ def customer_value(profile: Mapping[str, Any], weights: RiskWeights) -> float:
     return base + min(0.9, spend + tenure)
 
 
+def _weighted_sum(signs: tuple[Sign, ...], weights: RiskWeights) -> float:
+    """Positive signs add up; negative ones (a customer who ended content) take back at most
+    what the offsettable signs (complaints during the call) added, never a repeat call or
+    words of leaving."""
+    added = [weights.weights.get(s.kind, 0.0) * s.strength for s in signs]
+    against = -sum(w for w in added if w < 0)
+    offsettable = sum(w for s, w in zip(signs, added, strict=True) if w > 0 and s.kind in weights.offsets)
+    return sum(w for w in added if w > 0) - min(against, offsettable)
+
+
 def assess(facts: CallFacts, weights: RiskWeights) -> Risk:
     signs = tuple(
         sorted(
@@ -76,7 +88,7 @@ def assess(facts: CallFacts, weights: RiskWeights) -> Risk:
             key=lambda s: -weights.weights.get(s.kind, 0.0) * s.strength,
         )
     )
-    total = sum(weights.weights.get(s.kind, 0.0) * s.strength for s in signs)
+    total = _weighted_sum(signs, weights)
     score = 1.0 - math.exp(-total)
     value = customer_value(facts.profile or facts.view.caller, weights)
     return Risk(round(score, 3), score >= weights.at_risk, round(value, 3), round(score * value, 4), signs)

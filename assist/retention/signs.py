@@ -16,22 +16,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assist.guidance.signals import lexicon_score, utterance_dissatisfaction
 from assist.qa.callview import CallView, Utterance
-from assist.qa.text import word_count
+from assist.qa.resolution import closing, could_not_fix
+from assist.qa.text import normalize, word_count
+from assist.retention.tone import tone_for
 
 CURT_WORDS = 2  # an answer this short (words; Chinese: 4 characters) is curt
 CURT_MIN_ANSWERS = 3  # ... and it takes this many curt answers in the second half
 LONG_PAUSE_S = 4.0  # the customer took this long to answer the agent
 SAME_QUESTION = 0.6  # share of a question's words found again in a later one
-SENTIMENT_DROP = 0.3  # mean dissatisfaction, last third minus first third
 
 _QUESTION = re.compile(
     r"\?|？|吗|呢|怎么|为什么|什么|多少|\b(how|why|what|when|where|can|could|will|is|are|do|does)\b", re.I
 )
-_ACQUIESCE = {
-    "en": re.compile(r"^(ok(ay)?|fine|sure|whatever|i guess|alright|right|if you say so|forget it)\b[\s.,!]*", re.I),
-    "zh": re.compile(r"^(好吧|行吧|算了|随便|那好吧|就这样吧|嗯|哦|好)[。，！!,.]*$"),
+# The customer saying this is not their first call about it (whatever the call log knows: they
+# may have called from another number, or before the log began).
+_CALLED_BEFORE = {
+    "en": re.compile(
+        r"\b(?:i|we) (?:have |had )?(?:already )?(?:called|rang|phoned|spoke to|spoken to|talked to)"
+        r" (?:you |someone |somebody |about this |about it |in )*"
+        r"(?:before|already|last (?:week|time|month)|(?:a|one|two|three|a few|a couple of) (?:days?|weeks?) ago"
+        r"|yesterday|earlier|twice|again)\b"
+        r"|\b(?:second|third|fourth|fifth) time (?:i (?:have|am) )?(?:called|calling|rung|ringing|phoned)\b"
+        r"|\blast time i (?:called|rang|phoned)\b|\bcalling (?:back|again) about\b|\balready called\b"
+    ),
+    "zh": re.compile(r"上次打|之前打过|已经打过|又打|第[二三四五两]次打|打了好几次|上周打|前几天打|打过电话"),
 }
 _WORD = re.compile(r"[a-z0-9']+|[\u4e00-\u9fff]")
 
@@ -118,13 +127,25 @@ def loud_signs(facts: CallFacts) -> list[Sign]:
     return signs
 
 
+def said_called_before(view: CallView) -> Utterance | None:
+    pattern = _CALLED_BEFORE.get(view.language, _CALLED_BEFORE["en"])
+    for utterance in view.said_by("customer"):
+        if pattern.search(normalize(utterance.text) if view.language != "zh" else utterance.text):
+            return utterance
+    return None
+
+
 def repeat_call(facts: CallFacts, window_days: float) -> Sign | None:
-    """The same topic within the window: the first call did not settle it."""
+    """The same topic within the window: the first call did not settle it. Or the customer says
+    so: "I called about this last week" counts even when the log has no earlier call."""
     since = facts.started_at - window_days * 86400
     topics = set(facts.intents)
     earlier = [c for c in facts.earlier if since <= c.started_at < facts.started_at and topics & set(c.intents)]
     if not earlier:
-        return None
+        mention = said_called_before(facts.view)
+        if mention is None:
+            return None
+        return Sign("repeat_call", 0.8, "said they had called about this before", (mention.evidence(),))
     days = (facts.started_at - max(c.started_at for c in earlier)) / 86400
     topic = sorted(topics & {i for c in earlier for i in c.intents})[0]
     strength = min(1.0, 0.6 + 0.2 * len(earlier))
@@ -173,34 +194,43 @@ def long_silences(view: CallView) -> Sign | None:
 
 
 def falling_sentiment(view: CallView) -> Sign | None:
-    said = view.said_by("customer")
+    said = [u for u in view.said_by("customer") if u.text.strip()]
     if len(said) < 3:
         return None
+    tone = tone_for(view.language)
     third = max(1, len(said) // 3)
-    scores = [utterance_dissatisfaction(u.text, view.language) for u in said]
-    early = sum(scores[:third]) / third
-    late = sum(scores[-third:]) / third
-    if late - early < SENTIMENT_DROP:
+    scores = [tone.model.polarity(u.text) for u in said]
+    drop = sum(scores[:third]) / third - sum(scores[-third:]) / third
+    if drop < tone.falling_by:
         return None
-    worst = max(said[-third:], key=lambda u: utterance_dissatisfaction(u.text, view.language))
+    worst = min(range(len(said) - third, len(said)), key=lambda i: scores[i])
     return Sign(
-        "falling_sentiment", min(1.0, late - early), "the customer's tone fell during the call", (worst.evidence(),)
+        "falling_sentiment", min(1.0, drop), "the customer's tone fell during the call", (said[worst].evidence(),)
     )
 
 
-def agreed_without_accepting(view: CallView, summary: Mapping[str, Any]) -> Sign | None:
-    if summary.get("outcome") not in ("unresolved", "abandoned"):
+def agreed_without_accepting(view: CallView) -> Sign | None:
+    """Went along at the end without being satisfied: "okay, fine", "I'll manage, I suppose", 算了."""
+    ending = closing(view)
+    if ending.close != "resigned" or ending.utterance is None:
         return None
-    pattern = _ACQUIESCE.get(view.language, _ACQUIESCE["en"])
-    last = view.said_by("customer")[-2:]
-    giving_up = [
-        u for u in last if pattern.search(u.text.strip()) and not lexicon_score(u.text, "positive", view.language)[1]
-    ]
-    if not giving_up:
+    return Sign("agreed_without_accepting", 1.0, "went along at the end, not satisfied", (ending.utterance.evidence(),))
+
+
+def could_not_fix_sign(view: CallView) -> Sign | None:
+    said = could_not_fix(view)
+    if said is None or closing(view).close == "content":
         return None
-    return Sign(
-        "agreed_without_accepting", 1.0, "went along at the end, with nothing solved", (giving_up[-1].evidence(),)
-    )
+    return Sign("could_not_fix", 1.0, "the agent could not fix it", (said.evidence(),))
+
+
+def ended_content(view: CallView) -> Sign | None:
+    """A customer who ends the call pleased after a complaint is not drifting away: this sign
+    lowers the score (its weight is negative)."""
+    ending = closing(view)
+    if ending.close != "content" or ending.utterance is None:
+        return None
+    return Sign("ended_content", 1.0, "ended the call content", (ending.utterance.evidence(),))
 
 
 def quiet_signs(facts: CallFacts, repeat_window_days: float) -> list[Sign]:
@@ -210,6 +240,8 @@ def quiet_signs(facts: CallFacts, repeat_window_days: float) -> list[Sign]:
         curt_answers(facts.view),
         long_silences(facts.view),
         falling_sentiment(facts.view),
-        agreed_without_accepting(facts.view, facts.summary),
+        agreed_without_accepting(facts.view),
+        could_not_fix_sign(facts.view),
+        ended_content(facts.view),
     ]
     return [sign for sign in found if sign is not None]

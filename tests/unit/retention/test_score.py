@@ -3,6 +3,7 @@ the customer's value that ranks the worklist."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,64 @@ def test_a_call_back_on_the_same_topic_is_a_repeat_with_the_earlier_call_as_evid
     assert repeat.evidence[0]["call_id"] == "c-1" and "2 times" in repeat.note
     long_ago = [EarlierCall("c-0", NOW - 60 * DAY, ("billing dispute",))]
     assert "repeat_call" not in kinds(assess(facts(events, earlier=long_ago), WEIGHTS))
+
+
+def test_a_customer_who_says_they_called_before_is_a_repeat_without_an_earlier_call_in_the_log() -> None:
+    events = call(
+        [
+            ("agent", "Hello, how can I help?", 0.0),
+            ("customer", "I called about this last week and it's still slow.", 3.0),
+            ("agent", "Let me look.", 7.0),
+        ]
+    )
+    repeat = next(s for s in assess(facts(events), WEIGHTS).signs if s.kind == "repeat_call")
+    assert "last week" in repeat.evidence[0]["text"] and "said they had called" in repeat.note
+
+
+def test_a_polite_customer_left_without_a_fix_is_at_risk() -> None:
+    """No complaint, no curt answers, a "thanks" at the end: the problem stays, and the agent said so."""
+    events = call(
+        [
+            ("agent", "Thanks for calling Lumen Mobile, how can I help?", 0.0),
+            ("customer", "I'm abroad and my phone has had no data at all since I landed.", 3.0),
+            ("agent", "Roaming is on for your line. Could you restart the phone?", 7.0),
+            ("customer", "I've done that twice already this morning.", 10.0),
+            ("agent", "I'm afraid I can't fix it from here. I'll raise a ticket, they reply within 48 hours.", 13.0),
+            ("customer", "Okay. Thanks.", 17.0),
+        ]
+    )
+    risk = assess(facts(events, profile=VIP), WEIGHTS)
+    assert risk.at_risk, risk
+    assert {"unresolved", "could_not_fix"} <= set(kinds(risk))
+
+
+def test_a_complaint_that_ends_content_is_not_at_risk_and_says_why() -> None:
+    events = call(
+        [
+            ("customer", COMPLAINT + " I want to make a complaint.", 0.0),
+            ("agent", "I'm sorry. I have refunded the second charge and added a credit.", 4.0),
+            ("customer", "Oh brilliant, that's sorted then. Cheers.", 8.0),
+        ],
+        signals=[
+            {"kind": "dissatisfaction", "at_s": 2.0, "evidence": COMPLAINT},
+            {"kind": "escalation", "at_s": 2.0, "evidence": "I want to make a complaint."},
+        ],
+    )
+    risk = assess(facts(events), WEIGHTS)
+    assert not risk.at_risk, risk
+    content = next(s for s in risk.signs if s.kind == "ended_content")
+    assert "brilliant" in content.evidence[0]["text"]
+
+
+def test_ending_content_takes_back_complaints_but_not_a_repeat_call_or_words_of_leaving() -> None:
+    content = ("customer", "Brilliant, that's sorted then, cheers.", 9.0)
+    repeat = call([("agent", "Hello.", 0.0), ("customer", "It's about my bill again.", 3.0), content])
+    earlier = [EarlierCall("c-1", NOW - 3 * DAY, ("billing dispute",), "resolved", "bill explained")]
+    risk = assess(facts(repeat, earlier=earlier), WEIGHTS)
+    assert {"repeat_call", "ended_content"} <= set(kinds(risk))
+    assert risk.score == pytest.approx(1 - math.exp(-WEIGHTS.weights["repeat_call"] * 0.8), abs=0.002)
+    leaving = call([("customer", LEAVING, 0.0), content], signals=[{"kind": "churn", "at_s": 2.0, "evidence": LEAVING}])
+    assert assess(facts(leaving), WEIGHTS).at_risk
 
 
 def test_the_same_question_asked_twice_is_found() -> None:

@@ -1,0 +1,159 @@
+"""Whether a call solved the customer's problem, from what was said: how the customer ended the
+call (content, only polite, resigned, or neither) and whether the agent said they could not fix
+it. Pure logic over the call view.
+
+The agent's "anything else?" says nothing about whether the problem was solved; the customer's
+last words do. "No, that's all, brilliant" ends a call that worked; "Okay, fine", "I'll wait for
+the text, I guess", "never mind, I'll sort it out myself" and 算了 end one that did not, without a
+single complaint word. A plain "thanks" is only polite: after "I'm afraid I can't do anything
+until the team has looked at it" it is not a resolution. The summary's outcome and the retention
+model's quiet signs read this.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from assist.qa.callview import CallView, Utterance
+from assist.qa.text import normalize
+
+Close = Literal["content", "polite", "resigned", "neither"]
+
+LAST_UTTERANCES = 2  # the customer's closing words: their last two utterances
+
+POLITE: dict[str, list[str]] = {
+    "en": [
+        r"\bthank(?:s| you)\b(?! for nothing)",
+        r"\bcheers\b",
+        r"\bta\b",
+        r"\b(?:ok(?:ay)?|alright) then\b",
+        r"\bthat(?:s| is| was) (?:all|it|everything|fine)\b",  # closing formulas, not contentment
+    ],
+    "zh": [r"谢谢", r"感谢", r"好的好的", r"麻烦你了", r"辛苦"],
+}
+CONTENT: dict[str, list[str]] = {
+    "en": [
+        r"\b(?:brilliant|perfect|great|lovely|wonderful|excellent|awesome|fantastic|amazing)\b",
+        r"\bappreciate\b",
+        r"\bhelpful\b",
+        r"\bthat(?:s| is| was) (?:sorted|good|great|helpful|clear|quick|brilliant|perfect)\b",
+        r"\b(?:all )?sorted\b",
+        r"\bthat (?:helps|works|solves|fixes|sorts)\b",
+        r"\bsounds (?:good|great|fine|perfect)\b",
+        r"\b(?:much|so much) better\b",
+        r"\bhappy with\b",
+        r"\bmakes sense\b",
+    ],
+    "zh": [
+        r"太好了",
+        r"满意",
+        r"不错",
+        r"解决了",
+        r"明白了",
+        r"清楚了",
+        r"没问题了",
+        r"可以了",
+        r"非常感谢",
+        r"帮大忙",
+    ],
+}
+RESIGNED: dict[str, list[str]] = {
+    "en": [
+        r"\bi (?:guess|suppose)\b",
+        r"\bwhatever\b",
+        r"\bnever ?mind\b",
+        r"\bforget it\b",
+        r"\bif you say so\b",
+        r"\bthanks? for nothing\b",
+        r"\bi (?:will|ll) (?:just )?(?:have to|manage|live with|deal with|make do|put up with)\b",
+        r"\b(?:live|deal|put up) with it\b",
+        r"\bmake do\b",
+        r"\b(?:sort|figure|work) (?:it|this) out (?:myself|on my own)\b",
+        r"\bnothing (?:else )?(?:i|you|we) can do\b",
+        r"\bnot much (?:i|you|we) can do\b",
+        r"\bbelieve it when\b",
+        r"\bwe (?:will|ll) see\b",
+        r"\bmy options\b",
+        r"\bit is what it is\b",
+        r"\bdo not bother\b",
+        r"\bif that is (?:all|the best) (?:you|we) can do\b",
+        r"^(?:ok(?:ay)?|alright|right|yeah|yes)?[ ,]*(?:fine|okay|ok)$",
+    ],
+    "zh": [
+        r"算了",
+        r"好吧",
+        r"行吧",
+        r"随便",
+        r"就这样吧",
+        r"只能这样",
+        r"没办法",
+        r"再说吧",
+        r"等着吧",
+        r"看着办",
+        r"自己想办法",
+        r"无所谓",
+        r"能怎么办",
+        r"还能怎样",
+    ],
+}
+
+# The agent saying the problem stays: they cannot fix it, or cannot say when it will be.
+CANNOT_FIX: dict[str, list[str]] = {
+    "en": [
+        r"\bunfortunately\b",
+        r"\bi am afraid\b",
+        r"\b(?:i|we) (?:cannot|can not|am unable|are unable|am not able|are not able|do not have)\b",
+        r"\bnothing (?:more |else )?(?:i|we) can\b",
+        r"\bnot possible\b",
+        r"\b(?:no|not an?) (?:update|time|date|timeline|estimate|eta)\b",
+        r"\bthat is (?:the (?:quickest|fastest|best|only)|all (?:i|we) can)\b",
+        r"\bthere is no way\b",
+        r"\bi really cannot\b",
+    ],
+    "zh": [r"无法", r"没办法", r"不能", r"暂时没有", r"只能", r"做不到", r"不好说", r"没法", r"确定不了"],
+}
+
+
+def _compile(table: dict[str, list[str]]) -> dict[str, list[re.Pattern[str]]]:
+    return {lang: [re.compile(p) for p in patterns] for lang, patterns in table.items()}
+
+
+_POLITE, _CONTENT, _RESIGNED, _CANNOT_FIX = (_compile(t) for t in (POLITE, CONTENT, RESIGNED, CANNOT_FIX))
+
+
+_CLOSES: tuple[tuple[Close, dict[str, list[re.Pattern[str]]]], ...] = (
+    ("resigned", _RESIGNED),
+    ("content", _CONTENT),
+    ("polite", _POLITE),
+)
+
+
+@dataclass(frozen=True)
+class Closing:
+    close: Close
+    utterance: Utterance | None  # the words that show it
+
+
+def _matches(table: dict[str, list[re.Pattern[str]]], language: str, text: str) -> bool:
+    spoken = normalize(text) if language != "zh" else text
+    return any(p.search(spoken) for p in table.get(language, table["en"]))
+
+
+def closing(view: CallView) -> Closing:
+    """Resigned wins over content, content over polite: "okay, thanks, I guess" is not a happy customer."""
+    last = [u for u in view.said_by("customer") if u.text.strip()][-LAST_UTTERANCES:]
+    for close, table in _CLOSES:
+        for utterance in reversed(last):
+            if _matches(table, view.language, utterance.text):
+                return Closing(close, utterance)
+    return Closing("neither", None)
+
+
+def could_not_fix(view: CallView) -> Utterance | None:
+    """The agent's last words saying the problem stays, in the second half of the call."""
+    half_s = view.duration_s / 2
+    said = [u for u in view.said_by("agent") if u.end_s > half_s]
+    found = [u for u in said if _matches(_CANNOT_FIX, view.language, u.text)]
+    return found[-1] if found else None

@@ -1,0 +1,89 @@
+"""Whether a call solved the problem: the customer's closing words and the agent's "I can't",
+and the summary's outcome that reads them (the agent's "anything else?" is not a resolution)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assist.qa.callview import call_view
+from assist.qa.resolution import closing, could_not_fix
+from assist.qa.summary import summarize
+from tests.unit.qa.calls import CallBuilder
+
+
+def ended_with(*customer_last: str, agent_before: str = "I've refunded the charge."):
+    builder = CallBuilder()
+    builder.agent("Thanks for calling, how can I help?").customer("My bill is wrong this month.")
+    builder.agent(agent_before).agent("Is there anything else I can help you with?")
+    for text in customer_last:
+        builder.customer(text)
+    return builder.end()
+
+
+@pytest.mark.parametrize(
+    ("last", "close"),
+    [
+        ("No, that's all, brilliant.", "content"),
+        ("Lovely, that's sorted then.", "content"),
+        ("No. Thanks.", "polite"),
+        ("Cheers.", "polite"),
+        ("Okay, fine.", "resigned"),
+        ("Fine.", "resigned"),
+        ("Alright. I'll wait for the text, I guess.", "resigned"),
+        ("Never mind, I'll sort it out myself.", "resigned"),
+        ("Okay, thanks, I suppose.", "resigned"),  # resigned wins over polite
+        ("Thanks for nothing.", "resigned"),
+        ("No.", "neither"),
+    ],
+)
+def test_how_the_customer_ended(last: str, close: str) -> None:
+    ending = closing(call_view(ended_with(last)))
+    assert ending.close == close
+    assert (ending.utterance is None) == (close == "neither")
+    if ending.utterance is not None:
+        assert ending.utterance.text == last
+
+
+def test_chinese_closings() -> None:
+    def close(text: str) -> str:
+        events = CallBuilder(language="zh").agent("请问还有什么可以帮您？").customer(text).end()
+        return closing(call_view(events)).close
+
+    assert close("好吧，算了。") == "resigned"
+    assert close("太好了，解决了，谢谢。") == "content"
+    assert close("好的，谢谢。") == "polite"
+
+
+def test_only_the_last_two_customer_utterances_count() -> None:
+    events = ended_with("Great, perfect.", "Hmm.", "No.")
+    assert closing(call_view(events)).close == "neither"
+
+
+@pytest.mark.parametrize(
+    ("last", "agent_before", "outcome"),
+    [
+        ("Okay, fine.", "I've refunded the charge.", "unresolved"),  # "anything else?" is no resolution
+        ("No, that's all, brilliant.", "Unfortunately I can't refund it.", "resolved"),  # content wins
+        ("Okay, thanks.", "I'm afraid I don't have a repair time yet.", "unresolved"),  # only polite
+        ("Okay, thanks.", "I've refunded the charge.", "resolved"),
+        ("No.", "It's all sorted now.", "resolved"),
+        ("No.", "Let me see what I can find.", "unresolved"),
+    ],
+)
+def test_outcome_reads_the_customer_not_the_agents_closing_question(last: str, agent_before: str, outcome: str) -> None:
+    assert summarize(ended_with(last, agent_before=agent_before)).outcome == outcome
+
+
+def test_the_agent_saying_it_cannot_be_fixed_is_found_late_in_the_call() -> None:
+    early = (
+        CallBuilder()
+        .agent("Unfortunately I can't see your account yet, can you give me your number?")
+        .customer("Sure, it's 555 0101.")
+        .agent("Thanks, I have refunded the charge.")
+        .customer("Okay.")
+        .end()
+    )
+    assert could_not_fix(call_view(early)) is None
+    late = ended_with("Okay.", agent_before="I'm afraid there's nothing more I can do today.")
+    found = could_not_fix(call_view(late))
+    assert found is not None and "nothing more" in found.text
