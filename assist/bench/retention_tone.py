@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     labels = [label for label, _ in views]
     result: dict[str, Any] = {"set": chosen.name, "calls": len(views), "at_risk": sum(labels), "auc": {}}
     for name, measure in measures(lambda text: float(analyzer.polarity_scores(text)["compound"])).items():
+        if name.startswith("VADER") and chosen.language != "en":
+            continue  # VADER reads English only
         result["auc"][name] = round(float(roc_auc_score(labels, [measure(view) for _, view in views])), 3)
     out = args.out or REPO_ROOT / "bench-results" / f"retention-tone-{chosen.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

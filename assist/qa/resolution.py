@@ -31,7 +31,7 @@ POLITE: dict[str, list[str]] = {
         r"\b(?:ok(?:ay)?|alright) then\b",
         r"\bthat(?:s| is| was) (?:all|it|everything|fine)\b",  # closing formulas, not contentment
     ],
-    "zh": [r"谢谢", r"感谢", r"好的好的", r"麻烦你了", r"辛苦"],
+    "zh": [r"谢谢", r"感谢", r"好的好的", r"麻烦你了", r"辛苦", r"知道了", r"明白", r"没了", r"就这么办"],
 }
 CONTENT: dict[str, list[str]] = {
     "en": [
@@ -57,6 +57,10 @@ CONTENT: dict[str, list[str]] = {
         r"可以了",
         r"非常感谢",
         r"帮大忙",
+        r"那就好",
+        r"挺好",
+        r"挺快",
+        r"[好快]多了",
     ],
 }
 RESIGNED: dict[str, list[str]] = {
@@ -96,6 +100,7 @@ RESIGNED: dict[str, list[str]] = {
         r"无所谓",
         r"能怎么办",
         r"还能怎样",
+        r"看你们怎么",
     ],
 }
 

@@ -88,11 +88,39 @@ def _units(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _curt(utterance: Utterance) -> bool:
-    units = _units(utterance.text)
+def _curt(text: str) -> bool:
+    units = _units(text)
     if any("\u4e00" <= u <= "\u9fff" for u in units):
         return len(units) <= 2 * CURT_WORDS
-    return word_count(utterance.text) <= CURT_WORDS
+    return word_count(text) <= CURT_WORDS
+
+
+def customer_turns(view: CallView) -> list[list[Utterance]]:
+    """The customer's answers: their utterances between two of the agent's. The recogniser ends
+    an utterance at every pause (a Chinese speaker's comma, a sentence inside a long turn), so
+    an utterance is not an answer: "查一下。合约哪天到期？" is one answer, not two curt ones."""
+    turns: list[list[Utterance]] = []
+    previous = "agent"
+    for utterance in view.utterances:
+        if utterance.speaker == "customer" and utterance.text.strip():
+            if previous == "customer":
+                turns[-1].append(utterance)
+            else:
+                turns.append([utterance])
+        if utterance.text.strip():
+            previous = utterance.speaker
+    return turns
+
+
+# Chinese 取消 / 退订 is as often about a pack (流量包, 国际通话包) as about the account: a churn
+# signal whose words name a pack and nothing of the account is not someone leaving.
+_ADD_ON = {"zh": re.compile(r"包|会员|增值业务|附加")}
+_ACCOUNT = {"zh": re.compile(r"销户|转网|携号|销号|号码|账户|宽带|合约|运营商|别家|换一家")}
+
+
+def _about_an_add_on(evidence: str, language: str) -> bool:
+    add_on, account = _ADD_ON.get(language), _ACCOUNT.get(language)
+    return bool(add_on and account and add_on.search(evidence) and not account.search(evidence))
 
 
 def loud_signs(facts: CallFacts) -> list[Sign]:
@@ -106,8 +134,9 @@ def loud_signs(facts: CallFacts) -> list[Sign]:
         found = [view.customer_at(float(s.get("at_s") or 0.0), s.get("evidence")) for s in signals]
         return tuple(u.evidence() for u in found if u is not None)
 
-    if "churn" in by_kind:
-        signs.append(Sign("churn_words", 1.0, "spoke of leaving", quoted(by_kind["churn"])))
+    leaving = [s for s in by_kind.get("churn", []) if not _about_an_add_on(str(s.get("evidence") or ""), view.language)]
+    if leaving:
+        signs.append(Sign("churn_words", 1.0, "spoke of leaving", quoted(leaving)))
     if "dissatisfaction" in by_kind:
         strength = min(1.0, 0.5 + 0.25 * len(by_kind["dissatisfaction"]))
         signs.append(
@@ -167,18 +196,21 @@ def repeated_question(view: CallView) -> Sign | None:
 
 
 def curt_answers(view: CallView) -> Sign | None:
-    said = view.said_by("customer")
-    if len(said) < 4:
+    answers = customer_turns(view)
+    if len(answers) < 4:
         return None
-    half = len(said) // 2
-    early = sum(_curt(u) for u in said[:half]) / max(1, half)
-    late_curt = [u for u in said[half:] if _curt(u)]
-    late = len(late_curt) / max(1, len(said) - half)
+    half = len(answers) // 2
+
+    def curt(turn: list[Utterance]) -> bool:
+        return _curt(" ".join(u.text for u in turn))
+
+    early = sum(curt(t) for t in answers[:half]) / max(1, half)
+    late_curt = [t for t in answers[half:] if curt(t)]
+    late = len(late_curt) / max(1, len(answers) - half)
     if len(late_curt) < CURT_MIN_ANSWERS or late - early < 0.3:
         return None
-    return Sign(
-        "curt_answers", min(1.0, late), "answers shrank to a word or two", tuple(u.evidence() for u in late_curt[:3])
-    )
+    evidence = tuple(t[0].evidence() for t in late_curt[:3])
+    return Sign("curt_answers", min(1.0, late), "answers shrank to a word or two", evidence)
 
 
 def long_silences(view: CallView) -> Sign | None:

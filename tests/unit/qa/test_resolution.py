@@ -52,6 +52,9 @@ def test_chinese_closings() -> None:
     assert close("好吧，算了。") == "resigned"
     assert close("太好了，解决了，谢谢。") == "content"
     assert close("好的，谢谢。") == "polite"
+    assert close("那就好，辛苦了。") == "content"
+    assert close("知道了。") == "polite"
+    assert close("好吧，那我等着，看你们怎么处理。") == "resigned"
 
 
 def test_only_the_last_two_customer_utterances_count() -> None:

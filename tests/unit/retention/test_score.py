@@ -174,6 +174,38 @@ def test_ending_content_takes_back_complaints_but_not_a_repeat_call_or_words_of_
     assert assess(facts(leaving), WEIGHTS).at_risk
 
 
+def _answers(late: list[tuple[str, float]]) -> list[tuple[str, str, float]]:
+    """Three long answers, then three answers as ``late`` says (texts at offsets), each after the agent."""
+    turns, at = [], 0.0
+    for n in range(6):
+        turns.append(("agent", "好的，我帮您看一下。", at))
+        if n < 3:
+            turns.append(("customer", "我想问一下我的合约哪天到期，到期以后能不能换机。", at + 3))
+        else:
+            turns += [("customer", text, at + offset) for text, offset in late]
+        at += 12
+    return turns
+
+
+def test_an_answer_split_at_its_pauses_is_one_answer_not_several_curt_ones() -> None:
+    """The recogniser ends a Chinese utterance at every comma pause: curtness is per answer."""
+    fragments = _answers([("查一下，", 3.0), ("合约的，", 5.5), ("到期日。", 8.0)])  # as long, heard in three
+    assert "curt_answers" not in kinds(assess(facts(call(fragments, language="zh")), WEIGHTS))
+    curt = _answers([("嗯。", 3.0)])
+    assert "curt_answers" in kinds(assess(facts(call(curt, language="zh")), WEIGHTS))
+
+
+def test_cancelling_a_chinese_pack_is_not_leaving() -> None:
+    pack, account = "我想把国际通话包取消掉。", "我要取消宽带，携号转网。"
+    for text, leaving in ((pack, False), (account, True)):
+        events = call(
+            [("agent", "您好，请问有什么可以帮您？", 0.0), ("customer", text, 3.0)],
+            signals=[{"kind": "churn", "at_s": 5.0, "evidence": text}],
+            language="zh",
+        )
+        assert ("churn_words" in kinds(assess(facts(events), WEIGHTS))) is leaving
+
+
 def test_the_same_question_asked_twice_is_found() -> None:
     events = call(
         [
