@@ -52,6 +52,11 @@ class SpeakerStream:
     def position_s(self) -> float:
         return self.received_samples / RATE_HZ
 
+    @property
+    def speaking(self) -> bool:
+        """An utterance is open (speech heard and not yet ended)."""
+        return self._policy.in_speech
+
     def process(self, samples: npt.NDArray[np.float32]) -> list[DecodeRequest]:
         self._buffer = np.concatenate([self._buffer, samples.astype(np.float32, copy=False)])
         self.received_samples += len(samples)

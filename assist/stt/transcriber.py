@@ -41,6 +41,7 @@ from assist.stt.scheduler import DecodeScheduler, JobKind, JobResult
 from assist.stt.script import script_for, to_script
 from assist.stt.stream import DecodeRequest, SpeakerStream
 from assist.stt.text import normalized_words
+from assist.stt.turns import Clause, TimedText, TurnCollector, joined_audio, words_per_clause
 from assist.stt.zh_numbers import numbers_as_digits
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,10 @@ class SttSettings:
     # A final whose fast decode still looks wrong is decoded again on a longer window, after it
     # was shown, and revised in place if the text changes; False: never.
     revise_finals: bool = True
+    # Languages whose turns are decoded again as a whole once the speaker stops, revising the
+    # clauses' finals in place (assist/stt/turns.py): Mandarin speakers pause at commas, and a
+    # clause decoded alone loses its sentence. Measured: docs/benchmarks.md, "Mandarin".
+    revise_turns: tuple[str, ...] = ("zh",)
 
 
 class SttService:
@@ -214,6 +219,13 @@ class CallTranscriber:
         self._shown_text: dict[Speaker, str] = {}
         self._published: dict[tuple[Speaker, int], str] = {}  # finals awaiting a revision: their text
         self._committers: dict[Speaker, SentenceCommitter] = {speaker: SentenceCommitter() for speaker in self._streams}
+        self._turns: dict[Speaker, TurnCollector] | None = (
+            {speaker: TurnCollector() for speaker in self._streams}
+            if self.language in service.settings.revise_turns
+            else None
+        )
+        self._finals_pending: dict[Speaker, int] = {speaker: 0 for speaker in self._streams}
+        self._latest: dict[tuple[Speaker, int], FinalTranscript] = {}  # finals as last published
         self._lock = asyncio.Lock()  # keeps each speaker's audio in order
         self.finished = False
 
@@ -228,6 +240,10 @@ class CallTranscriber:
             requests = await loop.run_in_executor(self._service.audio_pool, self._process, speaker, samples)
         for request in requests:
             self._submit(request)
+        if self._turns is not None:
+            stream = self._streams[speaker]
+            for turn in self._turns[speaker].due(stream.position_s, stream.speaking, self._finals_pending[speaker]):
+                self._submit_turn(speaker, turn)
 
     def _process(self, speaker: Speaker, samples: npt.NDArray[np.float32]) -> list[DecodeRequest]:
         started = time.perf_counter()
@@ -254,6 +270,11 @@ class CallTranscriber:
                 for request in stream.finish():
                     self._submit(request)
         await self.drain()
+        if self._turns is not None:
+            for speaker, turns in self._turns.items():
+                for turn in turns.flush():
+                    self._submit_turn(speaker, turn)
+            await self.drain()
 
     async def drain(self) -> None:
         """Wait until every decode requested so far has been answered (or dropped)."""
@@ -273,12 +294,16 @@ class CallTranscriber:
         submitted = time.perf_counter()
         future = asyncio.wrap_future(concurrent_future)
         self._pending.add(future)
+        if kind == "final":
+            self._finals_pending[request.speaker] += 1
         future.add_done_callback(lambda f: self._on_done(f, request, kind, submitted))
 
     def _on_done(
         self, future: asyncio.Future[JobResult], request: DecodeRequest, kind: JobKind, submitted: float
     ) -> None:
         self._pending.discard(future)
+        if kind == "final":
+            self._finals_pending[request.speaker] -= 1
         if future.cancelled():
             return  # a superseded or stale interim: thinned on purpose
         error = future.exception()
@@ -293,6 +318,8 @@ class CallTranscriber:
             event = self._event(request, result, emitted_s)
         if event is not None:
             self.events.put_nowait(event)
+            if isinstance(event, FinalTranscript):
+                self._remember(request, event)
         if kind == "interim" and result.output.words and not self.finished:
             self._maybe_commit(request, result)
         elif kind == "final":
@@ -300,6 +327,77 @@ class CallTranscriber:
             if self._wants_revision(request, result):
                 self._published[(request.speaker, request.utterance_id)] = event.text if event is not None else ""
                 self._submit(request, "revision")
+
+    def _remember(self, request: DecodeRequest, event: FinalTranscript) -> None:
+        """A published final: the latest text of its utterance, and a clause of its speaker's turn."""
+        self._latest[(event.speaker, event.utterance_id)] = event
+        if self._turns is not None and event.revision == 0 and event.text:
+            self._turns[event.speaker].add(
+                Clause(event.utterance_id, request.start_s, request.end_s, request.audio, event.text)
+            )
+
+    def _submit_turn(self, speaker: Speaker, turn: list[Clause]) -> None:
+        """The clauses of a turn decoded again as one piece of audio (off the latency path)."""
+        audio, offsets = joined_audio(turn)
+        item = DecodeItem(audio=audio, language=self.language, want_words=True, purpose="revision")
+        concurrent_future = self._service.scheduler.submit("revision", (self.call_id, speaker), item, self._model)
+        future = asyncio.wrap_future(concurrent_future)
+        self._pending.add(future)
+        future.add_done_callback(lambda f: self._on_turn_done(f, speaker, turn, offsets))
+
+    def _on_turn_done(
+        self, future: asyncio.Future[JobResult], speaker: Speaker, turn: list[Clause], offsets: list[float]
+    ) -> None:
+        self._pending.discard(future)
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            log.error("call %s: turn revision failed: %s", self.call_id, error)
+            return
+        result = self._in_script(future.result())
+        out = result.output
+        if out.anomaly in LOOP_ANOMALIES or out.non_speech or not out.words:
+            return  # the fast finals stand
+        heard = words_per_clause([TimedText(w.text, w.start_s, w.end_s, w.probability) for w in out.words], offsets)
+        if any(not words for words in heard):
+            return  # a clause lost all its words: keep what was published rather than blank it
+        emitted_s = self._clock() if self._clock is not None else None
+        for clause, words, offset in zip(turn, heard, offsets, strict=True):
+            shown = self._latest.get((speaker, clause.utterance_id))
+            text = "".join(w.text for w in words).strip()
+            if self._script is not None:
+                text = numbers_as_digits(text)
+            if (
+                shown is None
+                or shown.revision > clause.revision
+                or normalized_words(text) == normalized_words(shown.text)
+            ):
+                continue
+            revised = dataclasses.replace(
+                shown,
+                text=text,
+                words=tuple(
+                    Word(
+                        text=w.text,
+                        start_s=round(min(clause.start_s + w.start_s - offset, clause.end_s), 3),
+                        end_s=round(min(clause.start_s + w.end_s - offset, clause.end_s), 3),
+                        confidence=round(w.probability, 3),
+                    )
+                    for w in words
+                ),
+                emitted_s=round(emitted_s, 3) if emitted_s is not None else shown.emitted_s,
+                timings=dataclasses.replace(
+                    shown.timings,
+                    queued_ms=result.queued_ms,
+                    decode_ms=result.decode_ms,
+                    batch_size=result.batch_size,
+                    padded_s=out.padded_s,
+                ),
+                revision=shown.revision + 1,
+            )
+            self._latest[(speaker, clause.utterance_id)] = revised
+            self.events.put_nowait(revised)
 
     def _in_script(self, result: JobResult) -> JobResult:
         """Chinese in the script the call asks for, numbers as digits, before anything reads the

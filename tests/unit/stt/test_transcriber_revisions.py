@@ -6,11 +6,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+import numpy as np
 import pytest
 
 from assist.events import FinalTranscript, TranscriptEvent
 from assist.stt.cpu import describe_cpu
-from assist.stt.engine import DecodeItem, DecodeOutput, EngineOptions, WhisperEngine
+from assist.stt.engine import DecodedWord, DecodeItem, DecodeOutput, EngineOptions, WhisperEngine
 from assist.stt.policy import EndpointOptions
 from assist.stt.scheduler import DecodeScheduler
 from assist.stt.transcriber import CallTranscriber, SttService, SttSettings
@@ -125,4 +126,69 @@ async def test_a_revision_that_agrees_is_not_sent_again() -> None:
     events = await _finish(call)
     assert "revision" in engine.purposes
     assert [f.revision for f in events if isinstance(f, FinalTranscript)] == [0]
+    service.close()
+
+
+class ClauseEngine(ScriptedEngine):
+    """Mandarin clauses: each decoded alone comes out wrong; decoded together, right."""
+
+    def __init__(self) -> None:
+        super().__init__(_output("", None, 10.0), _output("", None, 30.0))
+        self.name = "base"
+        self.multilingual = True
+        self.alone = iter(["你好", "我想问一下我的单"])
+
+    def decode(self, items: Sequence[DecodeItem]) -> list[DecodeOutput]:
+        outputs = []
+        for item in items:
+            self.purposes.append(item.purpose)
+            if item.purpose == "final":
+                outputs.append(_output(next(self.alone, "?"), None, 10.0))
+            elif item.purpose == "revision":
+                half_s = item.audio_s / 2  # the two clauses are the same length here
+                words = (
+                    DecodedWord("喂，", 0.2, 0.5, 0.9),
+                    DecodedWord("你好。", 0.5, half_s - 0.2, 0.9),
+                    DecodedWord("我想问一下", half_s + 0.1, half_s + 0.6, 0.9),
+                    DecodedWord("我的账单。", half_s + 0.6, item.audio_s - 0.2, 0.9),
+                )
+                outputs.append(DecodeOutput("喂，你好。我想问一下我的账单。", -0.2, 0.01, 30.0, False, None, words))
+            else:
+                outputs.append(DecodeOutput("", -0.2, 0.0, 4.0, non_speech=True))
+        return outputs
+
+
+async def test_a_mandarin_turn_is_decoded_again_as_a_whole_and_each_clause_revised_in_place() -> None:
+    engine = ClauseEngine()
+    service = FakeService(engine)
+    service._engines["base"] = engine
+    call = service.new_call("zh-1", language="zh", clock=lambda: 0.0)
+    clause = _call(silence_s=0.5, burst_s=1.2, tail_s=0.0, seed=1)
+    audio = np.concatenate([clause, _call(silence_s=0.45, burst_s=1.2, tail_s=2.0, seed=2)])
+    for begin in range(0, len(audio), RATE_HZ // 10):
+        await call.push("customer", audio[begin : begin + RATE_HZ // 10])
+    events = await _finish(call)
+    finals = [e for e in events if isinstance(e, FinalTranscript)]
+    assert [(f.utterance_id, f.revision, f.text) for f in finals if f.revision == 0] == [
+        (0, 0, "你好"),
+        (1, 0, "我想问一下我的单"),
+    ]
+    revised = {f.utterance_id: f for f in finals if f.revision == 1}
+    assert revised[0].text == "喂，你好。" and revised[1].text == "我想问一下我的账单。"
+    assert engine.purposes.count("revision") == 1  # one decode for the turn
+    first = next(f for f in finals if f.utterance_id == 1 and f.revision == 0)
+    assert (revised[1].start_s, revised[1].end_s) == (first.start_s, first.end_s)  # replaces it in place
+    service.close()
+
+
+async def test_english_turns_are_not_decoded_again() -> None:
+    engine = ScriptedEngine(_output("hello", None, 10.0), _output("unused", None, 30.0))
+    service = FakeService(engine)
+    call = service.new_call("en-1", clock=lambda: 0.0)
+    audio = np.concatenate([_call(0.5, 1.2, 0.0, seed=1), _call(0.45, 1.2, 2.0, seed=2)])
+    for begin in range(0, len(audio), RATE_HZ // 10):
+        await call.push("customer", audio[begin : begin + RATE_HZ // 10])
+    events = await _finish(call)
+    assert len([e for e in events if isinstance(e, FinalTranscript)]) == 2
+    assert "revision" not in engine.purposes
     service.close()

@@ -1,0 +1,114 @@
+"""Turn revisions: a speaker's clauses decoded again together once the turn is over (pure logic).
+
+The endpointer ends an utterance at every pause long enough, and a Mandarin speaker pauses
+0.3-0.45 s at commas, so each clause is decoded alone, without the rest of its sentence: a
+three-character fragment decoded alone can come out as anything. Each clause's final is
+published at once (latency does not wait for the turn); when the speaker has stopped for a
+moment, the clauses of the turn are decoded again as one piece of audio and each clause whose
+words changed gets a revised final (assist/stt/transcriber.py applies them).
+
+Here: which finals make a turn, when a turn is due, and how the words decoded for the joined
+audio go back to the clauses they were said in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+RATE_HZ = 16_000
+
+
+@dataclass(frozen=True)
+class TurnOptions:
+    join_gap_s: float = 0.8  # clauses closer than this (end to next start) are one turn
+    end_after_s: float = 0.6  # the turn is over after this much time without speech
+    max_turn_s: float = 24.0  # the joined audio stays inside Whisper's 30 s window
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One published final of the turn and the audio it was decoded from."""
+
+    utterance_id: int
+    start_s: float  # of the audio (pre-roll included)
+    end_s: float
+    audio: npt.NDArray[np.float32]
+    text: str  # as published
+    revision: int = 0
+
+    @property
+    def audio_s(self) -> float:
+        return len(self.audio) / RATE_HZ
+
+
+@dataclass
+class TurnCollector:
+    """One speaker's finals, grouped into turns."""
+
+    options: TurnOptions = field(default_factory=TurnOptions)
+    _clauses: list[Clause] = field(default_factory=list)
+    _closed: list[list[Clause]] = field(default_factory=list)
+
+    def add(self, clause: Clause) -> None:
+        """A final was published. A clause far from the turn's last one starts a new turn (the
+        old one is then due whatever the clock says)."""
+        if self._clauses:
+            last = self._clauses[-1]
+            too_long = clause.end_s - self._clauses[0].start_s > self.options.max_turn_s
+            if clause.start_s - last.end_s > self.options.join_gap_s or too_long:
+                self._closed.append(self._clauses)
+                self._clauses = []
+        self._clauses.append(clause)
+
+    def due(self, position_s: float, speaking: bool, finals_pending: int) -> list[list[Clause]]:
+        """Turns to decode again now: closed ones, and the open one once the speaker has been
+        quiet for ``end_after_s`` with no final of theirs still being decoded. Only turns of two
+        clauses or more: a single clause was decoded with all its context already."""
+        due, self._closed = self._closed, []
+        if (
+            self._clauses
+            and not speaking
+            and finals_pending == 0
+            and position_s - self._clauses[-1].end_s >= self.options.end_after_s
+        ):
+            due.append(self._clauses)
+            self._clauses = []
+        return [turn for turn in due if len(turn) >= 2]
+
+    def flush(self) -> list[list[Clause]]:
+        """End of the call: whatever is open."""
+        turns = [*self._closed, self._clauses]
+        self._closed, self._clauses = [], []
+        return [turn for turn in turns if len(turn) >= 2]
+
+
+def joined_audio(turn: Sequence[Clause]) -> tuple[npt.NDArray[np.float32], list[float]]:
+    """The clauses' audio back to back (each keeps its own pre- and post-roll, so the pauses
+    between them stay short), and where each clause starts in it (seconds)."""
+    offsets, at_s = [], 0.0
+    for clause in turn:
+        offsets.append(at_s)
+        at_s += clause.audio_s
+    return np.concatenate([c.audio for c in turn]).astype(np.float32, copy=False), offsets
+
+
+@dataclass(frozen=True)
+class TimedText:
+    text: str
+    start_s: float  # in the joined audio
+    end_s: float
+    probability: float = 1.0
+
+
+def words_per_clause(words: Sequence[TimedText], offsets: Sequence[float]) -> list[list[TimedText]]:
+    """Each decoded word goes to the clause its middle falls in."""
+    out: list[list[TimedText]] = [[] for _ in offsets]
+    for word in words:
+        middle = (word.start_s + word.end_s) / 2
+        index = max(i for i, start in enumerate(offsets) if i == 0 or start <= middle)
+        out[index].append(word)
+    return out

@@ -1,0 +1,56 @@
+"""Turn revisions as pure logic: which finals make a turn, when it is due, and which clause
+each word of the joined decode goes back to."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assist.stt.turns import Clause, TimedText, TurnCollector, TurnOptions, joined_audio, words_per_clause
+
+
+def clause(uid: int, start_s: float, end_s: float) -> Clause:
+    audio = np.full(int((end_s - start_s) * 16_000), uid, dtype=np.float32)
+    return Clause(uid, start_s, end_s, audio, f"clause {uid}")
+
+
+def test_clauses_a_short_pause_apart_are_one_turn_due_once_the_speaker_is_quiet() -> None:
+    turns = TurnCollector(TurnOptions(join_gap_s=0.8, end_after_s=0.6))
+    turns.add(clause(0, 0.0, 1.5))
+    turns.add(clause(1, 1.9, 3.0))  # 0.4 s comma pause
+    assert turns.due(3.3, speaking=False, finals_pending=0) == []  # not quiet long enough
+    assert turns.due(4.0, speaking=True, finals_pending=0) == []  # speaking again
+    assert turns.due(4.0, speaking=False, finals_pending=1) == []  # a final of the turn is still decoding
+    [turn] = turns.due(4.0, speaking=False, finals_pending=0)
+    assert [c.utterance_id for c in turn] == [0, 1]
+    assert turns.due(9.0, speaking=False, finals_pending=0) == []  # once only
+
+
+def test_a_clause_after_a_long_pause_closes_the_turn_and_single_clauses_are_left_alone() -> None:
+    turns = TurnCollector()
+    turns.add(clause(0, 0.0, 1.0))
+    turns.add(clause(1, 1.3, 2.0))
+    turns.add(clause(2, 6.0, 7.0))  # the next turn
+    [turn] = turns.due(7.1, speaking=True, finals_pending=0)
+    assert [c.utterance_id for c in turn] == [0, 1]
+    assert turns.due(9.0, speaking=False, finals_pending=0) == []  # one clause: decoded whole already
+    turns.add(clause(3, 9.5, 10.0))
+    turns.add(clause(4, 10.2, 11.0))
+    assert [[c.utterance_id for c in t] for t in turns.flush()] == [[3, 4]]
+
+
+def test_a_turn_stays_inside_the_decoders_window() -> None:
+    turns = TurnCollector(TurnOptions(max_turn_s=5.0))
+    for n in range(4):
+        turns.add(clause(n, 2.0 * n, 2.0 * n + 1.8))
+    [first] = turns.due(7.9, speaking=True, finals_pending=0)
+    assert [c.utterance_id for c in first] == [0, 1]  # the third would take it past 5 s
+
+
+def test_words_go_back_to_the_clause_they_were_said_in() -> None:
+    turn = [clause(0, 0.0, 1.0), clause(1, 1.4, 2.0)]
+    audio, offsets = joined_audio(turn)
+    assert offsets == [0.0, 1.0] and len(audio) == 16_000 + 9_600
+    assert audio[0] == 0 and audio[-1] == 1
+    words = [TimedText("你好，", 0.1, 0.6), TimedText("我想", 0.8, 1.2), TimedText("问一下。", 1.2, 1.5)]
+    per = words_per_clause(words, offsets)
+    assert [[w.text for w in ws] for ws in per] == [["你好，"], ["我想", "问一下。"]]
