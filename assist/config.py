@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     stt_device: Literal["cpu", "cuda", "auto"] = "cpu"
     stt_compute_type: str = "int8"
     preload_multilingual: bool = False
+    # Languages whose turns are decoded again together once the speaker stops, revising the
+    # clauses' finals in place (docs/stt.md, "Mandarin"): more accurate, about a third more CPU.
+    stt_revise_turns: tuple[str, ...] = ("zh",)
 
     # Capacity and back-pressure
     # None: the capacity this node measures at start (assist/calls/admission.py), else 32.

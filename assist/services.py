@@ -65,6 +65,7 @@ class Services:
                 device=settings.stt_device,
                 compute_type=settings.stt_compute_type,
                 preload_multilingual=settings.preload_multilingual,
+                revise_turns=settings.stt_revise_turns,
             )
         )
         if kb is not None:  # its prompts, and its languages' models loaded now, never on a first call

@@ -140,6 +140,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         sets["real speech clips"] = load_clips()
     conditions = [CONDITIONS_BY_NAME[name] for name in args.conditions]
     settings = SttSettings(english_model=args.model, workers=default_workers("cpu", 1))  # as the server
+    if args.revise_turns is not None:
+        settings = dataclasses.replace(settings, revise_turns=tuple(args.revise_turns))
     service = SttService(dataclasses.replace(settings, workers=args.workers) if args.workers else settings)
     cache_path = args.out / "offline-cache.json"
     args.out.mkdir(parents=True, exist_ok=True)
@@ -226,6 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-clips", dest="clips", action="store_false")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--model", default="tiny.en", help="Whisper for English: tiny.en or base")
+    parser.add_argument(
+        "--revise-turns",
+        type=lambda s: [x for x in s.split(",") if x],
+        default=None,
+        help="languages whose turns are decoded again together (default: the server's, zh); '' for none",
+    )
     args = parser.parse_args(argv)
     results = asyncio.run(main_async(args))
     (args.out / "results.json").write_text(json.dumps(results, indent=1))

@@ -47,6 +47,7 @@ from assist.stt.zh_numbers import numbers_as_digits
 log = logging.getLogger(__name__)
 
 ENGLISH_MODEL = "tiny.en"
+UNSPACED_LANGUAGES = frozenset({"zh", "yue", "ja", "th", "lo", "my", "bo"})  # words written without spaces
 MULTILINGUAL_MODEL = "base"
 
 
@@ -338,15 +339,20 @@ class CallTranscriber:
 
     def _submit_turn(self, speaker: Speaker, turn: list[Clause]) -> None:
         """The clauses of a turn decoded again as one piece of audio (off the latency path)."""
-        audio, offsets = joined_audio(turn)
+        audio, boundaries, origins = joined_audio(turn)
         item = DecodeItem(audio=audio, language=self.language, want_words=True, purpose="revision")
         concurrent_future = self._service.scheduler.submit("revision", (self.call_id, speaker), item, self._model)
         future = asyncio.wrap_future(concurrent_future)
         self._pending.add(future)
-        future.add_done_callback(lambda f: self._on_turn_done(f, speaker, turn, offsets))
+        future.add_done_callback(lambda f: self._on_turn_done(f, speaker, turn, boundaries, origins))
 
     def _on_turn_done(
-        self, future: asyncio.Future[JobResult], speaker: Speaker, turn: list[Clause], offsets: list[float]
+        self,
+        future: asyncio.Future[JobResult],
+        speaker: Speaker,
+        turn: list[Clause],
+        boundaries: list[float],
+        origins: list[float],
     ) -> None:
         self._pending.discard(future)
         if future.cancelled():
@@ -359,13 +365,13 @@ class CallTranscriber:
         out = result.output
         if out.anomaly in LOOP_ANOMALIES or out.non_speech or not out.words:
             return  # the fast finals stand
-        heard = words_per_clause([TimedText(w.text, w.start_s, w.end_s, w.probability) for w in out.words], offsets)
+        heard = words_per_clause([TimedText(w.text, w.start_s, w.end_s, w.probability) for w in out.words], boundaries)
         if any(not words for words in heard):
             return  # a clause lost all its words: keep what was published rather than blank it
         emitted_s = self._clock() if self._clock is not None else None
-        for clause, words, offset in zip(turn, heard, offsets, strict=True):
+        for clause, words, origin in zip(turn, heard, origins, strict=True):
             shown = self._latest.get((speaker, clause.utterance_id))
-            text = "".join(w.text for w in words).strip()
+            text = (" " if self.language not in UNSPACED_LANGUAGES else "").join(w.text.strip() for w in words).strip()
             if self._script is not None:
                 text = numbers_as_digits(text)
             if (
@@ -380,8 +386,8 @@ class CallTranscriber:
                 words=tuple(
                     Word(
                         text=w.text,
-                        start_s=round(min(clause.start_s + w.start_s - offset, clause.end_s), 3),
-                        end_s=round(min(clause.start_s + w.end_s - offset, clause.end_s), 3),
+                        start_s=round(min(max(clause.start_s + w.start_s - origin, clause.start_s), clause.end_s), 3),
+                        end_s=round(min(max(clause.start_s + w.end_s - origin, clause.start_s), clause.end_s), 3),
                         confidence=round(w.probability, 3),
                     )
                     for w in words

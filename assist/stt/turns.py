@@ -86,14 +86,23 @@ class TurnCollector:
         return [turn for turn in turns if len(turn) >= 2]
 
 
-def joined_audio(turn: Sequence[Clause]) -> tuple[npt.NDArray[np.float32], list[float]]:
-    """The clauses' audio back to back (each keeps its own pre- and post-roll, so the pauses
-    between them stay short), and where each clause starts in it (seconds)."""
-    offsets, at_s = [], 0.0
+def joined_audio(turn: Sequence[Clause]) -> tuple[npt.NDArray[np.float32], list[float], list[float]]:
+    """The turn's audio as one piece: each clause's audio (pre- and post-roll included) after the
+    part the previous clause already holds (a sentence cut inside running speech overlaps its
+    neighbour; without this the overlap would be heard twice). Returns the audio, where each
+    clause's own part begins in it (the boundaries words are assigned by), and where each
+    clause's ``start_s`` falls in it (to map word times back), in seconds."""
+    pieces, boundaries, origins = [], [], []
+    at_s, previous_end_s = 0.0, None
     for clause in turn:
-        offsets.append(at_s)
-        at_s += clause.audio_s
-    return np.concatenate([c.audio for c in turn]).astype(np.float32, copy=False), offsets
+        skip_s = max(0.0, previous_end_s - clause.start_s) if previous_end_s is not None else 0.0
+        piece = clause.audio[min(len(clause.audio), round(skip_s * RATE_HZ)) :]
+        boundaries.append(at_s)
+        origins.append(at_s - skip_s)
+        pieces.append(piece)
+        at_s += len(piece) / RATE_HZ
+        previous_end_s = max(clause.end_s, previous_end_s or clause.end_s)
+    return np.concatenate(pieces).astype(np.float32, copy=False), boundaries, origins
 
 
 @dataclass(frozen=True)

@@ -129,14 +129,13 @@ async def test_a_revision_that_agrees_is_not_sent_again() -> None:
     service.close()
 
 
-class ClauseEngine(ScriptedEngine):
-    """Mandarin clauses: each decoded alone comes out wrong; decoded together, right."""
+class TurnEngine(ScriptedEngine):
+    """Two clauses of a turn: each decoded alone as ``alone`` says; decoded together, ``joined``
+    ((word, start in the second half or the first) pairs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, alone: list[str], joined: list[tuple[str, int, float]]) -> None:
         super().__init__(_output("", None, 10.0), _output("", None, 30.0))
-        self.name = "base"
-        self.multilingual = True
-        self.alone = iter(["你好", "我想问一下我的单"])
+        self.alone, self.joined = iter(alone), joined
 
     def decode(self, items: Sequence[DecodeItem]) -> list[DecodeOutput]:
         outputs = []
@@ -146,29 +145,33 @@ class ClauseEngine(ScriptedEngine):
                 outputs.append(_output(next(self.alone, "?"), None, 10.0))
             elif item.purpose == "revision":
                 half_s = item.audio_s / 2  # the two clauses are the same length here
-                words = (
-                    DecodedWord("喂，", 0.2, 0.5, 0.9),
-                    DecodedWord("你好。", 0.5, half_s - 0.2, 0.9),
-                    DecodedWord("我想问一下", half_s + 0.1, half_s + 0.6, 0.9),
-                    DecodedWord("我的账单。", half_s + 0.6, item.audio_s - 0.2, 0.9),
+                words = tuple(
+                    DecodedWord(w, half * half_s + at, half * half_s + at + 0.1, 0.9) for w, half, at in self.joined
                 )
-                outputs.append(DecodeOutput("喂，你好。我想问一下我的账单。", -0.2, 0.01, 30.0, False, None, words))
+                outputs.append(DecodeOutput(" ".join(w.text for w in words), -0.2, 0.01, 30.0, False, None, words))
             else:
                 outputs.append(DecodeOutput("", -0.2, 0.0, 4.0, non_speech=True))
         return outputs
 
 
-async def test_a_mandarin_turn_is_decoded_again_as_a_whole_and_each_clause_revised_in_place() -> None:
-    engine = ClauseEngine()
+async def _two_clauses(engine: ScriptedEngine, language: str, revise_turns: tuple[str, ...] = ("zh",)):
+    """A customer says two clauses 0.45 s apart, then stops; the call ends. Its events."""
     service = FakeService(engine)
     service._engines["base"] = engine
-    call = service.new_call("zh-1", language="zh", clock=lambda: 0.0)
-    clause = _call(silence_s=0.5, burst_s=1.2, tail_s=0.0, seed=1)
-    audio = np.concatenate([clause, _call(silence_s=0.45, burst_s=1.2, tail_s=2.0, seed=2)])
+    service.settings = SttSettings(calibrate=False, revise_turns=revise_turns)
+    call = service.new_call(f"{language}-1", language=language, clock=lambda: 0.0)
+    audio = np.concatenate([_call(0.5, 1.2, 0.0, seed=1), _call(0.45, 1.2, 2.0, seed=2)])
     for begin in range(0, len(audio), RATE_HZ // 10):
         await call.push("customer", audio[begin : begin + RATE_HZ // 10])
-    events = await _finish(call)
-    finals = [e for e in events if isinstance(e, FinalTranscript)]
+    events = [e for e in await _finish(call) if isinstance(e, FinalTranscript)]
+    service.close()
+    return events
+
+
+async def test_a_mandarin_turn_is_decoded_again_as_a_whole_and_each_clause_revised_in_place() -> None:
+    joined = [("喂，", 0, 0.2), ("你好。", 0, 0.5), ("我想问一下", 1, 0.1), ("我的账单。", 1, 0.6)]
+    engine = TurnEngine(["你好", "我想问一下我的单"], joined)
+    finals = await _two_clauses(engine, "zh")
     assert [(f.utterance_id, f.revision, f.text) for f in finals if f.revision == 0] == [
         (0, 0, "你好"),
         (1, 0, "我想问一下我的单"),
@@ -178,17 +181,21 @@ async def test_a_mandarin_turn_is_decoded_again_as_a_whole_and_each_clause_revis
     assert engine.purposes.count("revision") == 1  # one decode for the turn
     first = next(f for f in finals if f.utterance_id == 1 and f.revision == 0)
     assert (revised[1].start_s, revised[1].end_s) == (first.start_s, first.end_s)  # replaces it in place
-    service.close()
 
 
-async def test_english_turns_are_not_decoded_again() -> None:
-    engine = ScriptedEngine(_output("hello", None, 10.0), _output("unused", None, 30.0))
-    service = FakeService(engine)
-    call = service.new_call("en-1", clock=lambda: 0.0)
-    audio = np.concatenate([_call(0.5, 1.2, 0.0, seed=1), _call(0.45, 1.2, 2.0, seed=2)])
-    for begin in range(0, len(audio), RATE_HZ // 10):
-        await call.push("customer", audio[begin : begin + RATE_HZ // 10])
-    events = await _finish(call)
-    assert len([e for e in events if isinstance(e, FinalTranscript)]) == 2
+SAID = [("I", 0, 0.2), ("tried", 0, 0.4), ("the", 0, 0.6), ("ATM.", 0, 0.8)]
+SAID += [("It", 1, 0.2), ("kept", 1, 0.4), ("my", 1, 0.6), ("bank", 1, 0.7), ("card.", 1, 0.8)]
+
+
+async def test_english_turns_are_not_decoded_again_by_default() -> None:
+    engine = TurnEngine(["I tried the ATM.", "It kept my card"], SAID)
+    finals = await _two_clauses(engine, "en")
+    assert [f.revision for f in finals] == [0, 0]
     assert "revision" not in engine.purposes
-    service.close()
+
+
+async def test_english_turn_revisions_when_configured_keep_the_spaces_between_words() -> None:
+    engine = TurnEngine(["I tried the ATM.", "It kept my card"], SAID)
+    finals = await _two_clauses(engine, "en", revise_turns=("en",))
+    revised = [f for f in finals if f.revision == 1]
+    assert [(f.utterance_id, f.text) for f in revised] == [(1, "It kept my bank card.")]

@@ -4,6 +4,7 @@ each word of the joined decode goes back to."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from assist.stt.turns import Clause, TimedText, TurnCollector, TurnOptions, joined_audio, words_per_clause
 
@@ -46,10 +47,19 @@ def test_a_turn_stays_inside_the_decoders_window() -> None:
     assert [c.utterance_id for c in first] == [0, 1]  # the third would take it past 5 s
 
 
+def test_audio_two_clauses_share_is_heard_once() -> None:
+    """A sentence cut inside running speech: the next clause's pre-roll is the previous one's end."""
+    turn = [clause(0, 0.0, 2.0), clause(1, 1.8, 3.0)]
+    audio, boundaries, origins = joined_audio(turn)
+    assert len(audio) == 3 * 16_000  # 0-3 s, the shared 0.2 s once
+    assert boundaries == [0.0, 2.0] and origins[1] == pytest.approx(1.8)
+    assert audio[int(2.1 * 16_000)] == 1
+
+
 def test_words_go_back_to_the_clause_they_were_said_in() -> None:
     turn = [clause(0, 0.0, 1.0), clause(1, 1.4, 2.0)]
-    audio, offsets = joined_audio(turn)
-    assert offsets == [0.0, 1.0] and len(audio) == 16_000 + 9_600
+    audio, offsets, origins = joined_audio(turn)
+    assert offsets == origins == [0.0, 1.0] and len(audio) == 16_000 + 9_600
     assert audio[0] == 0 and audio[-1] == 1
     words = [TimedText("你好，", 0.1, 0.6), TimedText("我想", 0.8, 1.2), TimedText("问一下。", 1.2, 1.5)]
     per = words_per_clause(words, offsets)
