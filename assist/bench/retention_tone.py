@@ -18,7 +18,7 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +28,9 @@ from assist.calllog.store import open_store
 from assist.guidance.signals import utterance_dissatisfaction
 from assist.qa.callview import CallView, call_view
 from assist.qa.resolution import closing
+from assist.retention.tone import fall
 
 CLOSE_RISK = {"resigned": 1.0, "neither": 0.5, "polite": 0.4, "content": 0.0}
-
-
-def _thirds(values: Sequence[float]) -> float:
-    """Mean of the last third minus mean of the first third (0 for fewer than 3 values)."""
-    if len(values) < 3:
-        return 0.0
-    third = max(1, len(values) // 3)
-    return sum(values[-third:]) / third - sum(values[:third]) / third
 
 
 def measures(polarity: Callable[[str], float]) -> dict[str, Callable[[CallView], float]]:
@@ -48,13 +41,13 @@ def measures(polarity: Callable[[str], float]) -> dict[str, Callable[[CallView],
 
     return {
         "words: closing classifier (resigned > neither > polite > content)": lambda v: CLOSE_RISK[closing(v).close],
-        "words: complaint lexicon, trend (last third - first)": lambda v: _thirds(
-            [utterance_dissatisfaction(t, v.language) for t in customer(v)]
+        "words: complaint lexicon, trend (last third - first)": lambda v: (
+            -fall([utterance_dissatisfaction(t, v.language) for t in customer(v)])
         ),
         "VADER: closing words (minus compound, last 2 utterances)": lambda v: (
             -min((polarity(t) for t in customer(v)[-2:]), default=0.0)
         ),
-        "VADER: trend (first third - last third)": lambda v: -_thirds([polarity(t) for t in customer(v)]),
+        "VADER: trend (first third - last third)": lambda v: fall([polarity(t) for t in customer(v)]),
     }
 
 

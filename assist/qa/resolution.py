@@ -12,12 +12,11 @@ model's quiet signs read this.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
 from assist.qa.callview import CallView, Utterance
-from assist.qa.text import normalize
+from assist.qa.text import PatternTable
 
 Close = Literal["content", "polite", "resigned", "neither"]
 
@@ -121,14 +120,8 @@ CANNOT_FIX: dict[str, list[str]] = {
 }
 
 
-def _compile(table: dict[str, list[str]]) -> dict[str, list[re.Pattern[str]]]:
-    return {lang: [re.compile(p) for p in patterns] for lang, patterns in table.items()}
-
-
-_POLITE, _CONTENT, _RESIGNED, _CANNOT_FIX = (_compile(t) for t in (POLITE, CONTENT, RESIGNED, CANNOT_FIX))
-
-
-_CLOSES: tuple[tuple[Close, dict[str, list[re.Pattern[str]]]], ...] = (
+_POLITE, _CONTENT, _RESIGNED, _CANNOT_FIX = (PatternTable.of(t) for t in (POLITE, CONTENT, RESIGNED, CANNOT_FIX))
+_CLOSES: tuple[tuple[Close, PatternTable], ...] = (
     ("resigned", _RESIGNED),
     ("content", _CONTENT),
     ("polite", _POLITE),
@@ -141,17 +134,12 @@ class Closing:
     utterance: Utterance | None  # the words that show it
 
 
-def _matches(table: dict[str, list[re.Pattern[str]]], language: str, text: str) -> bool:
-    spoken = normalize(text) if language != "zh" else text
-    return any(p.search(spoken) for p in table.get(language, table["en"]))
-
-
 def closing(view: CallView) -> Closing:
     """Resigned wins over content, content over polite: "okay, thanks, I guess" is not a happy customer."""
     last = [u for u in view.said_by("customer") if u.text.strip()][-LAST_UTTERANCES:]
     for close, table in _CLOSES:
         for utterance in reversed(last):
-            if _matches(table, view.language, utterance.text):
+            if table.matches(utterance.normalized, view.language):
                 return Closing(close, utterance)
     return Closing("neither", None)
 
@@ -160,5 +148,5 @@ def could_not_fix(view: CallView) -> Utterance | None:
     """The agent's last words saying the problem stays, in the second half of the call."""
     half_s = view.duration_s / 2
     said = [u for u in view.said_by("agent") if u.end_s > half_s]
-    found = [u for u in said if _matches(_CANNOT_FIX, view.language, u.text)]
+    found = [u for u in said if _CANNOT_FIX.matches(u.normalized, view.language)]
     return found[-1] if found else None

@@ -9,7 +9,6 @@ work on a live call (no ``call_ended`` yet).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from assist.guidance.signals import lexicon_score, utterance_dissatisfaction
 from assist.qa.callview import CallView, Event, Utterance, call_view, offer_mention, problem_utterance
 from assist.qa.resolution import closing, could_not_fix
 from assist.qa.scorecard_config import default_scorecard
-from assist.qa.text import PhraseSet, language_key
+from assist.qa.text import PatternTable, PhraseSet
 
 Outcome = str  # "resolved" | "escalated" | "unresolved" | "abandoned"
 ABANDONED_S = 15.0
@@ -122,19 +121,9 @@ DECLINES: dict[str, list[str]] = {
 }
 
 
-def _compile(table: Mapping[str, list[str]]) -> dict[str, list[re.Pattern[str]]]:
-    return {language: [re.compile(p) for p in patterns] for language, patterns in table.items()}
-
-
 _ACTIONS, _FOLLOW_UPS, _TRANSFERS, _RESOLVED, _ACCEPTS, _DECLINES = (
-    _compile(t) for t in (ACTIONS, FOLLOW_UPS, TRANSFERS, RESOLVED, ACCEPTS, DECLINES)
+    PatternTable.of(t) for t in (ACTIONS, FOLLOW_UPS, TRANSFERS, RESOLVED, ACCEPTS, DECLINES)
 )
-
-
-def _matches(table: Mapping[str, list[re.Pattern[str]]], utterance: Utterance, language: str) -> bool:
-    key = language_key(language)
-    text = utterance.normalized.compact if key == "zh" else utterance.normalized.words
-    return any(p.search(text) for p in table.get(key) or table["en"])
 
 
 def _clip(text: str, limit: int = 120) -> str:
@@ -190,8 +179,8 @@ def cards_used(view: CallView) -> list[dict[str, str]]:
     return list(used.values())
 
 
-def _said(view: CallView, table: Mapping[str, list[re.Pattern[str]]], speaker: str = "agent") -> list[Utterance]:
-    return [u for u in view.said_by(speaker) if _matches(table, u, view.language)]
+def _said(view: CallView, table: PatternTable, speaker: str = "agent") -> list[Utterance]:
+    return [u for u in view.said_by(speaker) if table.matches(u.normalized, view.language)]
 
 
 def _brief(utterance: Utterance) -> dict[str, Any]:
@@ -203,9 +192,9 @@ def _response(view: CallView, mention: Utterance) -> str | None:
     answer = next((u for u in view.said_by("customer") if u.key > mention.key), None)
     if answer is None or answer.start_s - mention.end_s > 30.0:
         return None
-    if _matches(_DECLINES, answer, view.language):
+    if _DECLINES.matches(answer.normalized, view.language):
         return "no"
-    return "yes" if _matches(_ACCEPTS, answer, view.language) else None
+    return "yes" if _ACCEPTS.matches(answer.normalized, view.language) else None
 
 
 def offers(view: CallView) -> list[dict[str, Any]]:

@@ -120,6 +120,24 @@ class PhraseSet:
         return best
 
 
+@dataclass(frozen=True)
+class PatternTable:
+    """Regular expressions per language, matched on normalised text: English on its words
+    ("I've" reads "i have"), Chinese on its characters without punctuation. A language without
+    its own list uses the English one."""
+
+    by_language: Mapping[str, tuple[re.Pattern[str], ...]]
+
+    @classmethod
+    def of(cls, table: Mapping[str, Sequence[str]]) -> PatternTable:
+        return cls({language_key(lang): tuple(re.compile(p) for p in patterns) for lang, patterns in table.items()})
+
+    def matches(self, text: Normalized, language: str) -> bool:
+        key = language_key(language)
+        spoken = text.compact if key == "zh" else text.words
+        return any(p.search(spoken) for p in self.by_language.get(key) or self.by_language.get("en") or ())
+
+
 def word_count(text: str) -> int:
     """Words, with two Chinese characters counting as one word."""
     return len(_CJK.sub(" ", text).split()) + len(_CJK.findall(text)) // 2

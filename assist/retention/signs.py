@@ -18,8 +18,8 @@ from typing import Any
 
 from assist.qa.callview import CallView, Utterance
 from assist.qa.resolution import closing, could_not_fix
-from assist.qa.text import normalize, word_count
-from assist.retention.tone import tone_for
+from assist.qa.text import PatternTable, word_count
+from assist.retention.tone import fall, tone_for
 
 CURT_WORDS = 2  # an answer this short (words; Chinese: 4 characters) is curt
 CURT_MIN_ANSWERS = 3  # ... and it takes this many curt answers in the second half
@@ -31,17 +31,19 @@ _QUESTION = re.compile(
 )
 # The customer saying this is not their first call about it (whatever the call log knows: they
 # may have called from another number, or before the log began).
-_CALLED_BEFORE = {
-    "en": re.compile(
-        r"\b(?:i|we) (?:have |had )?(?:already )?(?:called|rang|phoned|spoke to|spoken to|talked to)"
-        r" (?:you |someone |somebody |about this |about it |in )*"
-        r"(?:before|already|last (?:week|time|month)|(?:a|one|two|three|a few|a couple of) (?:days?|weeks?) ago"
-        r"|yesterday|earlier|twice|again)\b"
-        r"|\b(?:second|third|fourth|fifth) time (?:i (?:have|am) )?(?:called|calling|rung|ringing|phoned)\b"
-        r"|\blast time i (?:called|rang|phoned)\b|\bcalling (?:back|again) about\b|\balready called\b"
-    ),
-    "zh": re.compile(r"上次打|之前打过|已经打过|又打|第[二三四五两]次打|打了好几次|上周打|前几天打|打过电话"),
-}
+_CALLED_BEFORE = PatternTable.of(
+    {
+        "en": [
+            r"\b(?:i|we) (?:have |had )?(?:already )?(?:called|rang|phoned|spoke to|spoken to|talked to)"
+            r" (?:you |someone |somebody |about this |about it |in )*"
+            r"(?:before|already|last (?:week|time|month)|(?:a|one|two|three|a few|a couple of) (?:days?|weeks?) ago"
+            r"|yesterday|earlier|twice|again)\b",
+            r"\b(?:second|third|fourth|fifth) time (?:i (?:have|am) )?(?:called|calling|rung|ringing|phoned)\b",
+            r"\blast time i (?:called|rang|phoned)\b|\bcalling (?:back|again) about\b|\balready called\b",
+        ],
+        "zh": [r"上次打|之前打过|已经打过|又打|第[二三四五两]次打|打了好几次|上周打|前几天打|打过电话"],
+    }
+)
 _WORD = re.compile(r"[a-z0-9']+|[\u4e00-\u9fff]")
 
 
@@ -157,11 +159,7 @@ def loud_signs(facts: CallFacts) -> list[Sign]:
 
 
 def said_called_before(view: CallView) -> Utterance | None:
-    pattern = _CALLED_BEFORE.get(view.language, _CALLED_BEFORE["en"])
-    for utterance in view.said_by("customer"):
-        if pattern.search(normalize(utterance.text) if view.language != "zh" else utterance.text):
-            return utterance
-    return None
+    return next((u for u in view.said_by("customer") if _CALLED_BEFORE.matches(u.normalized, view.language)), None)
 
 
 def repeat_call(facts: CallFacts, window_days: float) -> Sign | None:
@@ -230,12 +228,11 @@ def falling_sentiment(view: CallView) -> Sign | None:
     if len(said) < 3:
         return None
     tone = tone_for(view.language)
-    third = max(1, len(said) // 3)
     scores = [tone.model.polarity(u.text) for u in said]
-    drop = sum(scores[:third]) / third - sum(scores[-third:]) / third
+    drop = fall(scores)
     if drop < tone.falling_by:
         return None
-    worst = min(range(len(said) - third, len(said)), key=lambda i: scores[i])
+    worst = min(range(len(said) - len(said) // 3, len(said)), key=lambda i: scores[i])
     return Sign(
         "falling_sentiment", min(1.0, drop), "the customer's tone fell during the call", (said[worst].evidence(),)
     )

@@ -41,7 +41,7 @@ from assist.stt.scheduler import DecodeScheduler, JobKind, JobResult
 from assist.stt.script import script_for, to_script
 from assist.stt.stream import DecodeRequest, SpeakerStream
 from assist.stt.text import normalized_words
-from assist.stt.turns import Clause, TimedText, TurnCollector, joined_audio, words_per_clause
+from assist.stt.turns import Clause, TurnCollector, joined_audio, words_per_clause
 from assist.stt.zh_numbers import numbers_as_digits
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ class CallTranscriber:
             else None
         )
         self._finals_pending: dict[Speaker, int] = {speaker: 0 for speaker in self._streams}
-        self._latest: dict[tuple[Speaker, int], FinalTranscript] = {}  # finals as last published
+        self._latest: dict[tuple[Speaker, int], FinalTranscript] = {}  # with turn revisions: finals as published
         self._lock = asyncio.Lock()  # keeps each speaker's audio in order
         self.finished = False
 
@@ -330,9 +330,11 @@ class CallTranscriber:
                 self._submit(request, "revision")
 
     def _remember(self, request: DecodeRequest, event: FinalTranscript) -> None:
-        """A published final: the latest text of its utterance, and a clause of its speaker's turn."""
+        """With turn revisions: a published final, as shown, and a clause of its speaker's turn."""
+        if self._turns is None:
+            return
         self._latest[(event.speaker, event.utterance_id)] = event
-        if self._turns is not None and event.revision == 0 and event.text:
+        if event.revision == 0 and event.text:
             self._turns[event.speaker].add(
                 Clause(event.utterance_id, request.start_s, request.end_s, request.audio, event.text)
             )
@@ -365,7 +367,7 @@ class CallTranscriber:
         out = result.output
         if out.anomaly in LOOP_ANOMALIES or out.non_speech or not out.words:
             return  # the fast finals stand
-        heard = words_per_clause([TimedText(w.text, w.start_s, w.end_s, w.probability) for w in out.words], boundaries)
+        heard = words_per_clause(out.words, boundaries)
         if any(not words for words in heard):
             return  # a clause lost all its words: keep what was published rather than blank it
         emitted_s = self._clock() if self._clock is not None else None
@@ -374,12 +376,8 @@ class CallTranscriber:
             text = (" " if self.language not in UNSPACED_LANGUAGES else "").join(w.text.strip() for w in words).strip()
             if self._script is not None:
                 text = numbers_as_digits(text)
-            if (
-                shown is None
-                or shown.revision > clause.revision
-                or normalized_words(text) == normalized_words(shown.text)
-            ):
-                continue
+            if shown is None or shown.revision > 0 or normalized_words(text) == normalized_words(shown.text):
+                continue  # unchanged, or already revised on the whole window (a loop)
             revised = dataclasses.replace(
                 shown,
                 text=text,

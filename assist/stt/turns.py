@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from assist.stt.engine import DecodedWord
+
 RATE_HZ = 16_000
 
 
@@ -38,7 +40,6 @@ class Clause:
     end_s: float
     audio: npt.NDArray[np.float32]
     text: str  # as published
-    revision: int = 0
 
     @property
     def audio_s(self) -> float:
@@ -105,17 +106,9 @@ def joined_audio(turn: Sequence[Clause]) -> tuple[npt.NDArray[np.float32], list[
     return np.concatenate(pieces).astype(np.float32, copy=False), boundaries, origins
 
 
-@dataclass(frozen=True)
-class TimedText:
-    text: str
-    start_s: float  # in the joined audio
-    end_s: float
-    probability: float = 1.0
-
-
-def words_per_clause(words: Sequence[TimedText], offsets: Sequence[float]) -> list[list[TimedText]]:
-    """Each decoded word goes to the clause its middle falls in."""
-    out: list[list[TimedText]] = [[] for _ in offsets]
+def words_per_clause(words: Sequence[DecodedWord], offsets: Sequence[float]) -> list[list[DecodedWord]]:
+    """Each decoded word (times in the joined audio) goes to the clause its middle falls in."""
+    out: list[list[DecodedWord]] = [[] for _ in offsets]
     for word in words:
         middle = (word.start_s + word.end_s) / 2
         index = max(i for i, start in enumerate(offsets) if i == 0 or start <= middle)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assist.stt.turns import Clause, TimedText, TurnCollector, TurnOptions, joined_audio, words_per_clause
+from assist.stt.engine import DecodedWord
+from assist.stt.turns import Clause, TurnCollector, TurnOptions, joined_audio, words_per_clause
 
 
 def clause(uid: int, start_s: float, end_s: float) -> Clause:
@@ -61,6 +62,7 @@ def test_words_go_back_to_the_clause_they_were_said_in() -> None:
     audio, offsets, origins = joined_audio(turn)
     assert offsets == origins == [0.0, 1.0] and len(audio) == 16_000 + 9_600
     assert audio[0] == 0 and audio[-1] == 1
-    words = [TimedText("你好，", 0.1, 0.6), TimedText("我想", 0.8, 1.2), TimedText("问一下。", 1.2, 1.5)]
+    said = [("你好，", 0.1, 0.6), ("我想", 0.8, 1.2), ("问一下。", 1.2, 1.5)]
+    words = [DecodedWord(text, start, end, 0.9) for text, start, end in said]
     per = words_per_clause(words, offsets)
     assert [[w.text for w in ws] for ws in per] == [["你好，"], ["我想", "问一下。"]]
