@@ -32,7 +32,7 @@ from assist.bench.scoring import percentile, score_utterances, settled_finals, w
 from assist.bench.stt import clip_latencies, environment, fmt_s, hypothesis_texts, load_clips, stream_recording
 from assist.events import FinalTranscript, TranscriptEvent
 from assist.stt.cpu import describe_cpu
-from assist.stt.engine import default_workers
+from assist.stt.engine import OFFLINE_METHOD, default_workers
 from assist.stt.transcriber import SttService, SttSettings
 
 DOC_BEGIN, DOC_END = "<!-- bench-robust:begin -->", "<!-- bench-robust:end -->"
@@ -56,7 +56,7 @@ def offline_texts(
     service: SttService, rec: Recording, condition: Condition, cache: dict[str, dict[str, str]]
 ) -> dict[str, str]:
     engine = service.engine(service.settings.english_model)
-    key = f"{engine.name}:{rec.name}:{rec.digest}:{condition.codec}:{condition.rate_hz}"
+    key = f"{engine.name}:{OFFLINE_METHOD}:{rec.name}:{rec.digest}:{condition.codec}:{condition.rate_hz}"
     if key not in cache:
         audio = wire_roundtrip(rec.audio16, condition.codec, condition.rate_hz)
         cache[key] = {sp: engine.transcribe_offline(audio[:, ch]) for ch, sp in enumerate(rec.speakers)}

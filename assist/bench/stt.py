@@ -41,6 +41,7 @@ from assist.bench.scoring import (
 )
 from assist.events import SPEAKERS, FinalTranscript, TranscriptEvent
 from assist.stt.cpu import describe_cpu
+from assist.stt.engine import OFFLINE_METHOD
 from assist.stt.filestream import stream_file
 from assist.stt.transcriber import SttService, SttSettings
 
@@ -139,7 +140,7 @@ def phase_offline(
     """The same model on the same audio (after the same wire path), whole recordings at once."""
     cached: dict[str, dict[str, str]] = json.loads(cache.read_text()) if cache.exists() else {}
     engine = service._engines[service.settings.english_model]
-    key_prefix = f"{engine.name}:{codec}:{rate_hz}:"
+    key_prefix = f"{engine.name}:{OFFLINE_METHOD}:{codec}:{rate_hz}:"
     out = {}
     for index, rec in enumerate(recordings):
         key = key_prefix + rec.name
