@@ -9,7 +9,7 @@ audio decoded after it. What has to be stable is the *boundary*, not every word 
 part before the cut is decoded afresh as a final): the cut is confirmed when the previous
 hypothesis ended a sentence with the same word at nearly the same time, or else when the VAD
 shows a dip there (``UtterancePolicy.split(require_pause=True)``). Whisper sometimes joins two
-sentences with a comma; after 4 s of speech a clause end is a cut too, on the same terms.
+sentences with a comma; after 2.5 s of speech a clause end is a cut too, on the same terms.
 The cut goes between that word and the next, at the VAD's quietest window.
 """
 
@@ -22,6 +22,8 @@ from assist.stt.text import normalized_words
 
 _SENTENCE_END = re.compile(r"[.?!。？！]+[\"')\]]*$")
 _CLAUSE_END = re.compile(r"[,;:，；：]+[\"')\]]*$")
+# Whisper's "..." or "…" marks words trailing off mid-sentence (the speaker goes on), not an end.
+_TRAILING_OFF = re.compile(r"(\.\.|…)[\"')\]]*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,9 @@ class CommitOptions:
     min_sentence_s: float = 1.0  # no final shorter than this is split off
     # Whisper sometimes joins two sentences with a comma ("...recognise, it's $249 ..."): after
     # this much speech a clause end (comma, semicolon) is a cut too, where the VAD shows a pause.
-    min_clause_s: float = 4.0
+    # Long turns, tuning voices: 4.0 s -> 2.5 s took sentence -> final p95 2.26 -> 1.79 s, WER
+    # 16.1 -> 15.9 %; 2.0 s split more and was no better (docs/benchmarks.md, "Robustness").
+    min_clause_s: float = 2.5
     same_boundary_s: float = 0.3  # two hypotheses' sentence ends this close are the same boundary
 
 
@@ -66,7 +70,8 @@ def _ends(hypothesis: Hypothesis, options: CommitOptions) -> list[tuple[int, flo
         if word.end_s > hypothesis.end_s - options.min_heard_after_s:
             break
         said_s = word.end_s - hypothesis.start_s
-        sentence = bool(_SENTENCE_END.search(word.text)) and said_s >= options.min_sentence_s
+        trailing_off = bool(_TRAILING_OFF.search(word.text))
+        sentence = bool(_SENTENCE_END.search(word.text)) and not trailing_off and said_s >= options.min_sentence_s
         clause = bool(_CLAUSE_END.search(word.text)) and said_s >= options.min_clause_s
         if sentence or clause:
             ends.append((index, (word.end_s + max(word.end_s, words[index + 1].start_s)) / 2, sentence))

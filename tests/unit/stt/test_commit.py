@@ -76,3 +76,10 @@ def test_a_long_clause_joined_by_a_comma_is_a_cut_like_a_sentence():
 
 def test_a_short_clause_is_no_cut():
     assert SentenceCommitter().observe(_hyp(0, "well, i think my card was stolen", end_s=3.5)) is None
+
+
+def test_words_trailing_off_are_no_sentence_end():
+    """Whisper writes "it's..." where the speaker trails into the next words."""
+    committer = SentenceCommitter()
+    assert committer.observe(_hyp(0, "I plugged my laptop into the router it's... still slow", end_s=4.6)) is None
+    assert committer.observe(_hyp(0, "I plugged my laptop into the router it's… still slow", end_s=4.6)) is None
