@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     # Languages whose turns are decoded again together once the speaker stops, revising the
     # clauses' finals in place (docs/stt.md, "Mandarin"): more accurate, about a third more CPU.
     stt_revise_turns: tuple[str, ...] = ("zh",)
+    # ... only the long turns (a sentence cut inside running speech) of these languages.
+    stt_revise_long_turns: tuple[str, ...] = ("en",)
 
     # Capacity and back-pressure
     # None: the capacity this node measures at start (assist/calls/admission.py), else 32.

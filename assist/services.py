@@ -66,6 +66,7 @@ class Services:
                 compute_type=settings.stt_compute_type,
                 preload_multilingual=settings.preload_multilingual,
                 revise_turns=settings.stt_revise_turns,
+                revise_long_turns=settings.stt_revise_long_turns,
             )
         )
         if kb is not None:  # its prompts, and its languages' models loaded now, never on a first call

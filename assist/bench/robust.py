@@ -142,6 +142,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     settings = SttSettings(english_model=args.model, workers=default_workers("cpu", 1))  # as the server
     if args.revise_turns is not None:
         settings = dataclasses.replace(settings, revise_turns=tuple(args.revise_turns))
+    if args.revise_long_turns is not None:
+        settings = dataclasses.replace(settings, revise_long_turns=tuple(args.revise_long_turns))
     service = SttService(dataclasses.replace(settings, workers=args.workers) if args.workers else settings)
     cache_path = args.out / "offline-cache.json"
     args.out.mkdir(parents=True, exist_ok=True)
@@ -233,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
         type=lambda s: [x for x in s.split(",") if x],
         default=None,
         help="languages whose turns are decoded again together (default: the server's, zh); '' for none",
+    )
+    parser.add_argument(
+        "--revise-long-turns",
+        type=lambda s: [x for x in s.split(",") if x],
+        default=None,
+        help="languages whose long turns only are (default: the server's, en); '' for none",
     )
     args = parser.parse_args(argv)
     results = asyncio.run(main_async(args))

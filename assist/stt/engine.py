@@ -159,7 +159,7 @@ class _Decoded:
 
 
 # Names the offline reference method in benchmark caches; change it when the method changes.
-OFFLINE_METHOD = "beam5-vad"
+OFFLINE_METHOD = "beam5-t0-vad25"
 
 
 class WhisperEngine:
@@ -231,12 +231,21 @@ class WhisperEngine:
     # -- decoding ---------------------------------------------------------------------------
 
     def transcribe_offline(self, audio: npt.NDArray[np.float32], language: str = "en") -> str:
-        """The whole recording at once (beam 5, 30 s windows, text conditioned on the previous
-        window): the accuracy reference for streaming. Silero VAD drops the silences first: one
-        speaker's channel is mostly silence, and without it the temperature fallback samples
-        hallucinations into the gaps, so the reference differed run to run (once WER 295 %)."""
+        """The whole recording at once, beam 5 in 30 s windows: the accuracy reference for
+        streaming. Deterministic, unlike faster-whisper's defaults: their temperature fallback
+        *samples*, and one speaker's channel (mostly silence, synthetic voices) drew repeats
+        and "9, 9, 9, ..." loops that changed from run to run (a CI run scored a 16 s channel at
+        WER 295 %). So: temperature 0 only (no sampling), no text carried from the previous window (what
+        turns one bad window into a loop), and Silero VAD with the endpointer's onset threshold
+        to drop the silences (docs/benchmarks.md, "Reference line")."""
         segments, _ = self._model.transcribe(
-            audio, language=language if self.multilingual else "en", beam_size=5, vad_filter=True
+            audio,
+            language=language if self.multilingual else "en",
+            beam_size=5,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            vad_filter=True,
+            vad_parameters={"threshold": 0.25, "neg_threshold": 0.15},
         )
         return " ".join(segment.text.strip() for segment in segments)
 

@@ -41,7 +41,7 @@ from assist.stt.scheduler import DecodeScheduler, JobKind, JobResult
 from assist.stt.script import script_for, to_script
 from assist.stt.stream import DecodeRequest, SpeakerStream
 from assist.stt.text import normalized_words
-from assist.stt.turns import Clause, TurnCollector, joined_audio, words_per_clause
+from assist.stt.turns import Clause, TurnCollector, TurnOptions, joined_audio, words_per_clause
 from assist.stt.zh_numbers import numbers_as_digits
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,9 @@ class SttSettings:
     # clauses' finals in place (assist/stt/turns.py): Mandarin speakers pause at commas, and a
     # clause decoded alone loses its sentence. Measured: docs/benchmarks.md, "Mandarin".
     revise_turns: tuple[str, ...] = ("zh",)
+    # ... and languages where only long turns are (a sentence cut inside running speech): in
+    # English that closes the long turns' gap to offline at a cost ordinary turns do not pay.
+    revise_long_turns: tuple[str, ...] = ("en",)
 
 
 class SttService:
@@ -220,11 +223,11 @@ class CallTranscriber:
         self._shown_text: dict[Speaker, str] = {}
         self._published: dict[tuple[Speaker, int], str] = {}  # finals awaiting a revision: their text
         self._committers: dict[Speaker, SentenceCommitter] = {speaker: SentenceCommitter() for speaker in self._streams}
-        self._turns: dict[Speaker, TurnCollector] | None = (
-            {speaker: TurnCollector() for speaker in self._streams}
-            if self.language in service.settings.revise_turns
-            else None
-        )
+        self._turns: dict[Speaker, TurnCollector] | None = None
+        if self.language in service.settings.revise_turns or self.language in service.settings.revise_long_turns:
+            long_only = self.language not in service.settings.revise_turns
+            turn_options = TurnOptions(long_turns_only=long_only)
+            self._turns = {speaker: TurnCollector(turn_options) for speaker in self._streams}
         self._finals_pending: dict[Speaker, int] = {speaker: 0 for speaker in self._streams}
         self._latest: dict[tuple[Speaker, int], FinalTranscript] = {}  # with turn revisions: finals as published
         self._lock = asyncio.Lock()  # keeps each speaker's audio in order
@@ -336,7 +339,14 @@ class CallTranscriber:
         self._latest[(event.speaker, event.utterance_id)] = event
         if event.revision == 0 and event.text:
             self._turns[event.speaker].add(
-                Clause(event.utterance_id, request.start_s, request.end_s, request.audio, event.text)
+                Clause(
+                    event.utterance_id,
+                    request.start_s,
+                    request.end_s,
+                    request.audio,
+                    event.text,
+                    cut=request.reason == "sentence",
+                )
             )
 
     def _submit_turn(self, speaker: Speaker, turn: list[Clause]) -> None:

@@ -29,6 +29,10 @@ class TurnOptions:
     join_gap_s: float = 0.8  # clauses closer than this (end to next start) are one turn
     end_after_s: float = 0.6  # the turn is over after this much time without speech
     max_turn_s: float = 24.0  # the joined audio stays inside Whisper's 30 s window
+    # Only turns the speaker ran on through without a pause that ends an utterance (a clause
+    # was cut at a sentence end inside running speech, assist/stt/commit.py): what English
+    # revisions are for, at a cost only long turns pay.
+    long_turns_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Clause:
     end_s: float
     audio: npt.NDArray[np.float32]
     text: str  # as published
+    cut: bool = False  # ended by a sentence cut inside running speech, not by a pause
 
     @property
     def audio_s(self) -> float:
@@ -68,7 +73,8 @@ class TurnCollector:
     def due(self, position_s: float, speaking: bool, finals_pending: int) -> list[list[Clause]]:
         """Turns to decode again now: closed ones, and the open one once the speaker has been
         quiet for ``end_after_s`` with no final of theirs still being decoded. Only turns of two
-        clauses or more: a single clause was decoded with all its context already."""
+        clauses or more (a single clause was decoded with all its context already); with
+        ``long_turns_only``, only those with a clause cut inside running speech."""
         due, self._closed = self._closed, []
         if (
             self._clauses
@@ -78,13 +84,16 @@ class TurnCollector:
         ):
             due.append(self._clauses)
             self._clauses = []
-        return [turn for turn in due if len(turn) >= 2]
+        return [turn for turn in due if self._worth_revising(turn)]
+
+    def _worth_revising(self, turn: list[Clause]) -> bool:
+        return len(turn) >= 2 and (not self.options.long_turns_only or any(clause.cut for clause in turn))
 
     def flush(self) -> list[list[Clause]]:
         """End of the call: whatever is open."""
         turns = [*self._closed, self._clauses]
         self._closed, self._clauses = [], []
-        return [turn for turn in turns if len(turn) >= 2]
+        return [turn for turn in turns if self._worth_revising(turn)]
 
 
 def joined_audio(turn: Sequence[Clause]) -> tuple[npt.NDArray[np.float32], list[float], list[float]]:

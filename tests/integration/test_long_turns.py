@@ -14,7 +14,7 @@ from assist.bench.dataset import Recording, texts_by_speaker
 from assist.bench.scoring import RefSegment, score_utterances, settled_finals
 from assist.bench.stt import stream_recording
 from assist.bench.voices import voice
-from assist.events import SPEAKERS
+from assist.events import SPEAKERS, FinalTranscript
 from assist.stt.transcriber import SttService
 
 pytestmark = pytest.mark.model
@@ -56,3 +56,17 @@ async def test_a_long_turn_gives_a_final_per_sentence_while_the_speaker_goes_on(
     # Nothing was lost on the way: every sentence is covered by a final.
     scores = score_utterances(long_turn.references, events)
     assert all(s.final_latency_s is not None for s in scores if s.speaker == "customer")
+
+
+async def test_an_english_long_turn_is_decoded_again_whole_once_the_speaker_stops(
+    stt_service: SttService, long_turn: Recording
+) -> None:
+    """By default English revises only long turns (a sentence cut inside running speech): the
+    customer's turn gets revised finals, applied in place; the agent's short reply none."""
+    assert "en" in stt_service.settings.revise_long_turns and "en" not in stt_service.settings.revise_turns
+    events = await stream_recording(stt_service, long_turn, realtime=False)
+    finals = [e for e in events if isinstance(e, FinalTranscript)]
+    revised = [f for f in finals if f.revision > 0]
+    assert revised and all(f.speaker == "customer" for f in revised)
+    first = {f.utterance_id: f for f in finals if f.revision == 0}
+    assert all((f.start_s, f.end_s) == (first[f.utterance_id].start_s, first[f.utterance_id].end_s) for f in revised)

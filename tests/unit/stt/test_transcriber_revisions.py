@@ -187,7 +187,7 @@ SAID = [("I", 0, 0.2), ("tried", 0, 0.4), ("the", 0, 0.6), ("ATM.", 0, 0.8)]
 SAID += [("It", 1, 0.2), ("kept", 1, 0.4), ("my", 1, 0.6), ("bank", 1, 0.7), ("card.", 1, 0.8)]
 
 
-async def test_english_turns_are_not_decoded_again_by_default() -> None:
+async def test_english_turns_of_clauses_ended_by_pauses_are_not_decoded_again_by_default() -> None:
     engine = TurnEngine(["I tried the ATM.", "It kept my card"], SAID)
     finals = await _two_clauses(engine, "en")
     assert [f.revision for f in finals] == [0, 0]

@@ -10,9 +10,9 @@ from assist.stt.engine import DecodedWord
 from assist.stt.turns import Clause, TurnCollector, TurnOptions, joined_audio, words_per_clause
 
 
-def clause(uid: int, start_s: float, end_s: float) -> Clause:
+def clause(uid: int, start_s: float, end_s: float, *, cut: bool = False) -> Clause:
     audio = np.full(int((end_s - start_s) * 16_000), uid, dtype=np.float32)
-    return Clause(uid, start_s, end_s, audio, f"clause {uid}")
+    return Clause(uid, start_s, end_s, audio, f"clause {uid}", cut=cut)
 
 
 def test_clauses_a_short_pause_apart_are_one_turn_due_once_the_speaker_is_quiet() -> None:
@@ -38,6 +38,20 @@ def test_a_clause_after_a_long_pause_closes_the_turn_and_single_clauses_are_left
     turns.add(clause(3, 9.5, 10.0))
     turns.add(clause(4, 10.2, 11.0))
     assert [[c.utterance_id for c in t] for t in turns.flush()] == [[3, 4]]
+
+
+def test_long_turns_only_revises_turns_cut_inside_running_speech() -> None:
+    turns = TurnCollector(TurnOptions(long_turns_only=True))
+    turns.add(clause(0, 0.0, 1.5))
+    turns.add(clause(1, 1.9, 3.0))  # two utterances ended by pauses: an ordinary turn
+    assert turns.due(4.0, speaking=False, finals_pending=0) == []
+    turns.add(clause(2, 10.0, 14.0, cut=True))  # a sentence cut while the speaker went on
+    turns.add(clause(3, 14.0, 17.0))
+    [turn] = turns.due(18.0, speaking=False, finals_pending=0)
+    assert [c.utterance_id for c in turn] == [2, 3]
+    turns.add(clause(4, 30.0, 33.0, cut=True))
+    turns.add(clause(5, 33.0, 35.0))
+    assert [[c.utterance_id for c in t] for t in turns.flush()] == [[4, 5]]
 
 
 def test_a_turn_stays_inside_the_decoders_window() -> None:
