@@ -335,7 +335,7 @@ def reference_summary(options: HarnessOptions, main: dict[str, Any]) -> dict[str
         "compute_s": main["floor"]["compute_s"],
         "final_latency_floor_s": main["floor"]["final_latency_s"],
         "endpoint_silence_s": endpoint.min_silence_ms / 1000,
-        "how": "offline: faster-whisper transcribe() on each whole channel, beam 5, after the same wire path; "
+        "how": "offline: faster-whisper transcribe() on each whole channel, beam 5, temperature 0, VAD, after the same wire path; "
         "compute: each reference utterance (plus pre/post-roll) decoded alone as a final, the least of 2 timed runs, nothing else running; "
         "latency floor: the endpointer's closing silence + that compute time",
     }

@@ -1,7 +1,7 @@
 """The reference line of every report: how far each figure is from what the model itself allows.
 
 - accuracy ceiling: the same model transcribes each whole recording offline (faster-whisper's
-  defaults, beam 5, the audio after the same wire path), scored against the same references;
+  beam 5, temperature 0, VAD: deterministic; the audio after the same wire path), scored against the same references;
 - speed floor: the pure model compute time of each reference utterance decoded alone, exactly
   as a final is decoded (same padding and fallback), with nothing queued ahead of it. Plus the
   silence the endpointer must hear before it may close an utterance, that is the lowest final
