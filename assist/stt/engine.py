@@ -159,7 +159,8 @@ class _Decoded:
 
 
 # Names the offline reference method in benchmark caches; change it when the method changes.
-OFFLINE_METHOD = "beam5-t0-vad25"
+OFFLINE_METHOD = "beam5-t0-vad25-rp"
+OFFLINE_LOOP_RATIO = 2.4  # faster-whisper's compression_ratio_threshold
 
 
 class WhisperEngine:
@@ -235,19 +236,36 @@ class WhisperEngine:
         streaming. Deterministic, unlike faster-whisper's defaults: their temperature fallback
         *samples*, and one speaker's channel (mostly silence, synthetic voices) drew repeats
         and "9, 9, 9, ..." loops that changed from run to run (a CI run scored a 16 s channel at
-        WER 295 %). So: temperature 0 only (no sampling), no text carried from the previous window (what
-        turns one bad window into a loop), and Silero VAD with the endpointer's onset threshold
-        to drop the silences (docs/benchmarks.md, "Reference line")."""
-        segments, _ = self._model.transcribe(
-            audio,
-            language=language if self.multilingual else "en",
-            beam_size=5,
-            temperature=0.0,
-            condition_on_previous_text=False,
-            vad_filter=True,
-            vad_parameters={"threshold": 0.25, "neg_threshold": 0.15},
+        WER 295 %). So: temperature 0 only (no sampling), no text carried from the previous
+        window (what turns one bad window into a loop), Silero VAD with the endpointer's onset
+        threshold to drop the silences, and where a window still loops (faster-whisper's own
+        test: compression ratio above 2.4) the recording again with a repetition penalty, kept
+        if it loops less (docs/benchmarks.md, "Reference line")."""
+        text, ratio = self._offline_pass(audio, language)
+        if ratio > OFFLINE_LOOP_RATIO:
+            penalised, penalised_ratio = self._offline_pass(audio, language, repetition_penalty=1.2)
+            if penalised_ratio < ratio:
+                return penalised
+        return text
+
+    def _offline_pass(
+        self, audio: npt.NDArray[np.float32], language: str, *, repetition_penalty: float = 1.0
+    ) -> tuple[str, float]:
+        """The recording's text and its windows' highest compression ratio (a loop's mark)."""
+        segments = list(
+            self._model.transcribe(
+                audio,
+                language=language if self.multilingual else "en",
+                beam_size=5,
+                temperature=0.0,
+                condition_on_previous_text=False,
+                vad_filter=True,
+                vad_parameters={"threshold": 0.25, "neg_threshold": 0.15},
+                repetition_penalty=repetition_penalty,
+            )[0]
         )
-        return " ".join(segment.text.strip() for segment in segments)
+        ratio = max((segment.compression_ratio for segment in segments), default=0.0)
+        return " ".join(segment.text.strip() for segment in segments), ratio
 
     def decode(self, items: Sequence[DecodeItem]) -> list[DecodeOutput]:
         """Decode a batch. Items may differ in length, purpose and language; they are grouped here."""
