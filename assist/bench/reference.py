@@ -27,7 +27,7 @@ from assist.stt.engine import DEFAULT_CPU_THREADS, DecodeItem, EngineOptions, Wh
 from assist.stt.policy import EndpointOptions
 from assist.stt.transcriber import MULTILINGUAL_MODEL, is_english
 
-CACHE_VERSION = 5  # 4: deterministic offline reference (greedy temperature, VAD)
+CACHE_VERSION = 5  # 5: deterministic offline reference (engine.OFFLINE_METHOD)
 FLOOR_REPEATS = 2
 
 

@@ -34,6 +34,7 @@ from faster_whisper.transcribe import get_suppressed_tokens
 from assist.errors import ModelError
 from assist.modelfiles import whisper_model_dir
 from assist.stt import text as textguard
+from assist.stt.policy import EndpointOptions
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,7 @@ class _Decoded:
 # Names the offline reference method in benchmark caches; change it when the method changes.
 OFFLINE_METHOD = "beam5-t0-vad25-rp"
 OFFLINE_LOOP_RATIO = 2.4  # faster-whisper's compression_ratio_threshold
+OFFLINE_VAD_ONSET = EndpointOptions().threshold  # the endpointer's: telephone-band voices start low
 
 
 class WhisperEngine:
@@ -260,7 +262,7 @@ class WhisperEngine:
                 temperature=0.0,
                 condition_on_previous_text=False,
                 vad_filter=True,
-                vad_parameters={"threshold": 0.25, "neg_threshold": 0.15},
+                vad_parameters={"threshold": OFFLINE_VAD_ONSET, "neg_threshold": OFFLINE_VAD_ONSET - 0.1},
                 repetition_penalty=repetition_penalty,
             )[0]
         )

@@ -229,7 +229,9 @@ class CallTranscriber:
             turn_options = TurnOptions(long_turns_only=long_only)
             self._turns = {speaker: TurnCollector(turn_options) for speaker in self._streams}
         self._finals_pending: dict[Speaker, int] = {speaker: 0 for speaker in self._streams}
-        self._latest: dict[tuple[Speaker, int], FinalTranscript] = {}  # with turn revisions: finals as published
+        # With turn revisions: finals as published, while a turn holds them or is being revised.
+        self._latest: dict[tuple[Speaker, int], FinalTranscript] = {}
+        self._revising: set[tuple[Speaker, int]] = set()  # clauses of turns being decoded again
         self._lock = asyncio.Lock()  # keeps each speaker's audio in order
         self.finished = False
 
@@ -248,6 +250,7 @@ class CallTranscriber:
             stream = self._streams[speaker]
             for turn in self._turns[speaker].due(stream.position_s, stream.speaking, self._finals_pending[speaker]):
                 self._submit_turn(speaker, turn)
+            self._forget_shown(speaker)
 
     def _process(self, speaker: Speaker, samples: npt.NDArray[np.float32]) -> list[DecodeRequest]:
         started = time.perf_counter()
@@ -278,6 +281,7 @@ class CallTranscriber:
             for speaker, turns in self._turns.items():
                 for turn in turns.flush():
                     self._submit_turn(speaker, turn)
+                self._forget_shown(speaker)
             await self.drain()
 
     async def drain(self) -> None:
@@ -349,8 +353,17 @@ class CallTranscriber:
                 )
             )
 
+    def _forget_shown(self, speaker: Speaker) -> None:
+        """Published finals that no turn holds or is revising any more: nothing will revise them
+        (in English most turns are dropped, being no long turns)."""
+        turns = self._turns[speaker] if self._turns is not None else None
+        for key in [key for key in self._latest if key[0] == speaker and key not in self._revising]:
+            if turns is None or not turns.holds(key[1]):
+                del self._latest[key]
+
     def _submit_turn(self, speaker: Speaker, turn: list[Clause]) -> None:
         """The clauses of a turn decoded again as one piece of audio (off the latency path)."""
+        self._revising.update((speaker, clause.utterance_id) for clause in turn)
         audio, boundaries, origins = joined_audio(turn)
         item = DecodeItem(audio=audio, language=self.language, want_words=True, purpose="revision")
         concurrent_future = self._service.scheduler.submit("revision", (self.call_id, speaker), item, self._model)
@@ -367,6 +380,22 @@ class CallTranscriber:
         origins: list[float],
     ) -> None:
         self._pending.discard(future)
+        try:
+            self._apply_turn(future, speaker, turn, boundaries, origins)
+        finally:
+            for clause in turn:
+                self._revising.discard((speaker, clause.utterance_id))
+                self._latest.pop((speaker, clause.utterance_id), None)
+
+    def _apply_turn(
+        self,
+        future: asyncio.Future[JobResult],
+        speaker: Speaker,
+        turn: list[Clause],
+        boundaries: list[float],
+        origins: list[float],
+    ) -> None:
+        """Each clause whose words the joined decode heard differently gets a revised final."""
         if future.cancelled():
             return
         error = future.exception()
@@ -410,7 +439,6 @@ class CallTranscriber:
                 ),
                 revision=shown.revision + 1,
             )
-            self._latest[(speaker, clause.utterance_id)] = revised
             self.events.put_nowait(revised)
 
     def _in_script(self, result: JobResult) -> JobResult:

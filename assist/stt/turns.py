@@ -89,6 +89,10 @@ class TurnCollector:
     def _worth_revising(self, turn: list[Clause]) -> bool:
         return len(turn) >= 2 and (not self.options.long_turns_only or any(clause.cut for clause in turn))
 
+    def holds(self, utterance_id: int) -> bool:
+        """That utterance is a clause of a turn not handed out yet (open, or closed and not due)."""
+        return any(clause.utterance_id == utterance_id for turn in (*self._closed, self._clauses) for clause in turn)
+
     def flush(self) -> list[list[Clause]]:
         """End of the call: whatever is open."""
         turns = [*self._closed, self._clauses]

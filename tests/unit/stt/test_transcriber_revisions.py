@@ -164,6 +164,8 @@ async def _two_clauses(engine: ScriptedEngine, language: str, revise_turns: tupl
     for begin in range(0, len(audio), RATE_HZ // 10):
         await call.push("customer", audio[begin : begin + RATE_HZ // 10])
     events = [e for e in await _finish(call) if isinstance(e, FinalTranscript)]
+    # Nothing published is kept once no turn can revise it any more (revised or dropped).
+    assert call._latest == {} and call._revising == set()
     service.close()
     return events
 
