@@ -230,6 +230,33 @@ def utterance_dissatisfaction(text: str, language: str) -> float:
     return max(0.0, min(1.0, negative + intensity + exclaim - 0.5 * positive))
 
 
+# "Cancel" (取消, 退订) is as often about an add-on (a Travel Pass, 国际通话包) as about the
+# account: words of cancelling that name an add-on and nothing of leaving are not churn.
+_ADD_ON = {
+    "en": re.compile(
+        r"\bcancel\w* (?:my |the |this |that |our |it |off )?(?:[\w-]+ ){0,2}"
+        r"(?:pass(?:es)?|add-?ons?|bolt-?ons?|packs?|bundles?|boosters?|subscriptions?|insurance|world talk|extras?)\b"
+    ),
+    "zh": re.compile(r"包|会员|增值业务|附加"),
+}
+_LEAVING = {
+    "en": re.compile(
+        r"\b(?:switch\w*|leav(?:e|ing)|port(?:ing)? (?:my|the|out)|another (?:provider|network|company)|competitor"
+        r"|elsewhere|(?:close|closing) (?:my|the) account|(?:whole|entire) account|terminat\w*"
+        r"|(?:cancel|end)\w* (?:my |the |our )?(?:whole |entire )?"
+        r"(?:account|contract|service|line|broadband|number|everything))\b"
+    ),
+    "zh": re.compile(r"销户|转网|携号|销号|号码|账户|宽带|合约|运营商|别家|换一家"),
+}
+
+
+def about_an_add_on(text: str, language: str) -> bool:
+    """Whether words of cancelling are about an add-on, not about leaving."""
+    key = "zh" if language.lower().startswith("zh") else "en"
+    lowered = text.lower()
+    return bool(_ADD_ON[key].search(lowered)) and not _LEAVING[key].search(lowered)
+
+
 @dataclass(frozen=True, slots=True)
 class SignalOptions:
     ema_alpha: float = 0.5
@@ -281,7 +308,7 @@ class SignalTracker:
                 trend=self.history[-5:],
             )
         churn, words = lexicon_score(text, "churn", self.language)
-        if churn >= self.options.churn_min_weight:
+        if churn >= self.options.churn_min_weight and not about_an_add_on(text, self.language):
             alerts += self._alert("churn", "high", "Churn risk", f"customer mentions: {', '.join(words)}", text, end_s)
         escalation, words = lexicon_score(text, "escalation", self.language)
         if escalation >= 0.9:

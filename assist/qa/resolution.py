@@ -83,6 +83,8 @@ RESIGNED: dict[str, list[str]] = {
         r"\bdo not bother\b",
         r"\bif that is (?:all|the best) (?:you|we) can do\b",
         r"^(?:ok(?:ay)?|alright|right|yeah|yes)?[ ,]*(?:fine|okay|ok)$",
+        r"^fine\b",  # "Fine, I'll wait for the call." opens with the concession
+        r"\bwait and see\b",
     ],
     "zh": [
         r"算了",
@@ -100,6 +102,7 @@ RESIGNED: dict[str, list[str]] = {
         r"能怎么办",
         r"还能怎样",
         r"看你们怎么",
+        r"等等看",
     ],
 }
 
@@ -116,11 +119,44 @@ CANNOT_FIX: dict[str, list[str]] = {
         r"\bthere is no way\b",
         r"\bi really cannot\b",
     ],
-    "zh": [r"无法", r"没办法", r"不能", r"暂时没有", r"只能", r"做不到", r"不好说", r"没法", r"确定不了"],
+    "zh": [r"无法", r"没办法", r"不能", r"暂时没有", r"只能", r"做不到", r"不好说", r"没法", r"确定不了", r"才能确定"],
 }
 
+# The agent handing the problem to a later step instead of fixing it: a ticket, an
+# investigation, someone who will be in touch. A booked appointment or a refund on its way is an
+# action taken, not a deferral, so neither is here.
+DEFERRED: dict[str, list[str]] = {
+    "en": [
+        r"\b(?:raise|raised|raising|log|logged|logging|open|opened|opening|create|created|submit|submitted)"
+        r" (?:a|an|the|your) (?:\w+ ){0,2}(?:ticket|case|fault report|investigation)\b",
+        r"\b(?:ticket|case|reference) number\b",
+        r"\bget back to you\b",
+        r"\bbe in touch\b",
+        r"\b(?:call|ring|phone) you back\b",
+        r"\bcall ?back (?:within|in|by|tomorrow)\b",
+        r"\b(?:contact|call|update) you (?:within|in the next|once|when|as soon as)\b",
+        r"\b(?:will|ll|to) (?:look into|investigate)\b",
+    ],
+    "zh": [
+        r"工单",
+        r"故障单",
+        r"申告单",
+        r"报障",
+        r"小时内(?:会)?(?:联系|回复|回电|给您|处理)",
+        r"会(?:尽快)?回复",
+        r"(?:会|将)(?:尽快|有专人|安排专人|由专人)?(?:联系您|给您回电|回电|跟您联系|和您联系|回复您)",
+        r"专人(?:联系|跟进|处理|回电)",
+        r"(?:提交|反馈|上报)(?:给|到)?(?:了)?(?:\w{0,4})(?:部门|团队|专家|后台)",
+        r"核实后|排查后|调查后",
+    ],
+}
 
-_POLITE, _CONTENT, _RESIGNED, _CANNOT_FIX = (PatternTable.of(t) for t in (POLITE, CONTENT, RESIGNED, CANNOT_FIX))
+_POLITE, _CONTENT, _RESIGNED, _CANNOT_FIX, _DEFERRED = (
+    PatternTable.of(t) for t in (POLITE, CONTENT, RESIGNED, CANNOT_FIX, DEFERRED)
+)
+# Complaint signals: a pleased word in an utterance that raised one is sarcasm ("Oh, wonderful,
+# locking the door after the horse has bolted. I'd like the manager."), not contentment.
+_COMPLAINTS = ("dissatisfaction", "escalation", "churn")
 _CLOSES: tuple[tuple[Close, PatternTable], ...] = (
     ("resigned", _RESIGNED),
     ("content", _CONTENT),
@@ -134,11 +170,22 @@ class Closing:
     utterance: Utterance | None  # the words that show it
 
 
+def _complaining(view: CallView) -> set[tuple[float, int]]:
+    """The customer's utterances that raised a complaint signal."""
+    found = (view.customer_at(float(s.get("at_s") or 0.0), s.get("evidence")) for s in view.signals)
+    kinds = (s.get("kind") for s in view.signals)
+    return {u.key for u, kind in zip(found, kinds, strict=True) if u is not None and kind in _COMPLAINTS}
+
+
 def closing(view: CallView) -> Closing:
-    """Resigned wins over content, content over polite: "okay, thanks, I guess" is not a happy customer."""
+    """Resigned wins over content, content over polite: "okay, thanks, I guess" is not a happy
+    customer. Pleased words in an utterance that raised a complaint signal are not content."""
     last = [u for u in view.said_by("customer") if u.text.strip()][-LAST_UTTERANCES:]
+    complaining = _complaining(view)
     for close, table in _CLOSES:
         for utterance in reversed(last):
+            if close == "content" and utterance.key in complaining:
+                continue
             if table.matches(utterance.normalized, view.language):
                 return Closing(close, utterance)
     return Closing("neither", None)
@@ -149,4 +196,13 @@ def could_not_fix(view: CallView) -> Utterance | None:
     half_s = view.duration_s / 2
     said = [u for u in view.said_by("agent") if u.end_s > half_s]
     found = [u for u in said if _CANNOT_FIX.matches(u.normalized, view.language)]
+    return found[-1] if found else None
+
+
+def deferred(view: CallView) -> Utterance | None:
+    """The agent's last words, in the second half of the call, handing the problem to a later
+    step (a ticket, an investigation, a call back): the call itself did not solve it."""
+    half_s = view.duration_s / 2
+    said = [u for u in view.said_by("agent") if u.end_s > half_s]
+    found = [u for u in said if _DEFERRED.matches(u.normalized, view.language)]
     return found[-1] if found else None

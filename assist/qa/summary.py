@@ -15,7 +15,7 @@ from typing import Any
 
 from assist.guidance.signals import lexicon_score, utterance_dissatisfaction
 from assist.qa.callview import CallView, Event, Utterance, call_view, offer_mention, problem_utterance
-from assist.qa.resolution import closing, could_not_fix
+from assist.qa.resolution import closing, could_not_fix, deferred
 from assist.qa.scorecard_config import default_scorecard
 from assist.qa.text import PatternTable, PhraseSet
 
@@ -225,7 +225,8 @@ def outcome(view: CallView) -> Outcome:
     """Transfer or escalation → escalated; a short call the agent never spoke in → abandoned;
     then the customer's closing words (assist/qa/resolution.py): resigned ("okay, fine", 算了) →
     unresolved; content ("brilliant, that's sorted") → resolved; otherwise the agent saying they
-    cannot fix it → unresolved; a polite "thanks", or the agent saying it is fixed → resolved."""
+    cannot fix it, or handing it to a ticket or a call back, → unresolved; a polite "thanks", or
+    the agent saying it is fixed → resolved."""
     agent = view.said_by("agent")
     if view.ended is not None and not agent and view.duration_s < ABANDONED_S:
         return "abandoned"
@@ -237,7 +238,7 @@ def outcome(view: CallView) -> Outcome:
         return "unresolved"
     if close == "content":
         return "resolved"
-    if could_not_fix(view) is not None:
+    if could_not_fix(view) is not None or deferred(view) is not None:
         return "unresolved"
     if close == "polite" or _said(view, _RESOLVED):
         return "resolved"

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assist.errors import ConfigError
-from assist.retention.signs import CallFacts, Sign, loud_signs, quiet_signs
+from assist.retention.signs import CallFacts, Sign, loud_signs, quiet_signs, valuable_unresolved
 
 DEFAULT_WEIGHTS = Path(__file__).with_name("default_weights.yaml")
 
@@ -35,6 +35,8 @@ class RiskWeights(BaseModel):
     # A sign with a negative weight (ended_content) takes back only what these signs added.
     offsets: list[str] = Field(default_factory=list)
     value: _Value = Field(default_factory=_Value)
+    # Segments whose unresolved calls are a sign of their own (valuable_unresolved).
+    valuable_segments: list[str] = Field(default_factory=lambda: ["vip", "gold"])
 
 
 def load_weights(path: Path | None = None) -> RiskWeights:
@@ -84,7 +86,9 @@ def _weighted_sum(signs: tuple[Sign, ...], weights: RiskWeights) -> float:
 def assess(facts: CallFacts, weights: RiskWeights) -> Risk:
     signs = tuple(
         sorted(
-            loud_signs(facts) + quiet_signs(facts, weights.repeat_window_days),
+            loud_signs(facts)
+            + quiet_signs(facts, weights.repeat_window_days)
+            + [s for s in [valuable_unresolved(facts, weights.valuable_segments)] if s is not None],
             key=lambda s: -weights.weights.get(s.kind, 0.0) * s.strength,
         )
     )

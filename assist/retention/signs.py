@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assist.guidance.signals import about_an_add_on
 from assist.qa.callview import CallView, Utterance
 from assist.qa.resolution import closing, could_not_fix
 from assist.qa.text import PatternTable, word_count
@@ -114,17 +115,6 @@ def customer_turns(view: CallView) -> list[list[Utterance]]:
     return turns
 
 
-# Chinese 取消 / 退订 is as often about a pack (流量包, 国际通话包) as about the account: a churn
-# signal whose words name a pack and nothing of the account is not someone leaving.
-_ADD_ON = {"zh": re.compile(r"包|会员|增值业务|附加")}
-_ACCOUNT = {"zh": re.compile(r"销户|转网|携号|销号|号码|账户|宽带|合约|运营商|别家|换一家")}
-
-
-def _about_an_add_on(evidence: str, language: str) -> bool:
-    add_on, account = _ADD_ON.get(language), _ACCOUNT.get(language)
-    return bool(add_on and account and add_on.search(evidence) and not account.search(evidence))
-
-
 def loud_signs(facts: CallFacts) -> list[Sign]:
     view, summary = facts.view, facts.summary
     signs: list[Sign] = []
@@ -136,7 +126,8 @@ def loud_signs(facts: CallFacts) -> list[Sign]:
         found = [view.customer_at(float(s.get("at_s") or 0.0), s.get("evidence")) for s in signals]
         return tuple(u.evidence() for u in found if u is not None)
 
-    leaving = [s for s in by_kind.get("churn", []) if not _about_an_add_on(str(s.get("evidence") or ""), view.language)]
+    # Calls logged before the live signal knew add-ons may still carry such a churn signal.
+    leaving = [s for s in by_kind.get("churn", []) if not about_an_add_on(str(s.get("evidence") or ""), view.language)]
     if leaving:
         signs.append(Sign("churn_words", 1.0, "spoke of leaving", quoted(leaving)))
     if "dissatisfaction" in by_kind:
@@ -156,6 +147,16 @@ def loud_signs(facts: CallFacts) -> list[Sign]:
     if "transfer" in str(ended.get("reason") or ""):
         signs.append(Sign("transferred", 1.0, "transferred to another agent"))
     return signs
+
+
+def valuable_unresolved(facts: CallFacts, segments: Sequence[str]) -> Sign | None:
+    """A valuable customer (vip, gold) whose problem this call left unsolved: they are the ones a
+    contact centre can least afford to lose, and polite ones leave without a word."""
+    profile = facts.profile or facts.view.caller
+    segment = str(profile.get("segment") or "").lower()
+    if segment not in segments or facts.summary.get("outcome") != "unresolved":
+        return None
+    return Sign("valuable_unresolved", 1.0, f"a {segment} customer left without a fix")
 
 
 def said_called_before(view: CallView) -> Utterance | None:

@@ -47,6 +47,23 @@ def test_churn_words_raise_a_high_churn_alert(language: str, text: str) -> None:
     assert churn["message"].startswith("customer mentions: ")
 
 
+@pytest.mark.parametrize(
+    ("language", "text", "leaving"),
+    [
+        ("en", "I'm back from Japan and I'd like to cancel the Travel Pass on my account, please.", False),
+        ("en", "Can you cancel the World Talk add-on?", False),
+        ("en", "Cancel my travel pass and my whole account, I'm done.", True),
+        ("en", "Cancel the data pack, I'm switching to another provider anyway.", True),
+        ("zh", "我想把国际通话包取消掉。", False),
+        ("zh", "我要取消宽带，携号转网。", True),
+    ],
+)
+def test_cancelling_an_add_on_is_not_churn(language: str, text: str, leaving: bool) -> None:
+    """ "Cancel" names an add-on as often as the account: only leaving raises the alert."""
+    alerts = SignalTracker(language).on_final("customer", text, 10.0, 12.5)
+    assert bool(only(alerts, "churn")) is leaving
+
+
 def test_churn_message_names_the_words() -> None:
     [churn] = only(SignalTracker("en").on_final("customer", "I'll switch to another provider", 0, 2), "churn")
     assert "switch to another" in churn["message"]

@@ -33,6 +33,8 @@ def ended_with(*customer_last: str, agent_before: str = "I've refunded the charg
         ("Never mind, I'll sort it out myself.", "resigned"),
         ("Okay, thanks, I suppose.", "resigned"),  # resigned wins over polite
         ("Thanks for nothing.", "resigned"),
+        ("Fine, I'll wait for the call then.", "resigned"),  # opens with the concession
+        ("We'll wait and see.", "resigned"),
         ("No.", "neither"),
     ],
 )
@@ -55,6 +57,15 @@ def test_chinese_closings() -> None:
     assert close("那就好，辛苦了。") == "content"
     assert close("知道了。") == "polite"
     assert close("好吧，那我等着，看你们怎么处理。") == "resigned"
+    assert close("那我等等看吧。") == "resigned"
+
+
+def test_pleased_words_in_a_complaint_are_sarcasm_not_contentment() -> None:
+    sarcasm = "Oh, wonderful, locking the door after the horse has bolted. I'd like the manager."
+    builder = CallBuilder().agent("I've put a block on premium texts now.").customer(sarcasm)
+    assert closing(call_view(builder.signal("escalation").end())).close == "neither"
+    pleased = CallBuilder().agent("I've put a block on premium texts now.").customer(sarcasm)
+    assert closing(call_view(pleased.end())).close == "content"  # no complaint signal: taken at its word
 
 
 def test_only_the_last_two_customer_utterances_count() -> None:
@@ -71,10 +82,28 @@ def test_only_the_last_two_customer_utterances_count() -> None:
         ("Okay, thanks.", "I've refunded the charge.", "resolved"),
         ("No.", "It's all sorted now.", "resolved"),
         ("No.", "Let me see what I can find.", "unresolved"),
+        # Handed to a ticket or a call back: the call itself solved nothing.
+        ("Okay, thanks.", "I've raised a ticket and the team will get back to you within 48 hours.", "unresolved"),
+        ("Okay, thanks.", "I've logged a fault report for you.", "unresolved"),
+        ("Thank you.", "A specialist will call you back tomorrow morning.", "unresolved"),
+        ("Lovely, thanks.", "I've raised a ticket, they'll be in touch within 48 hours.", "resolved"),  # content
+        # An action taken, with its result to come, is not a deferral.
+        ("Okay, thanks.", "I've booked the engineer for Tuesday between 8 and 12.", "resolved"),
+        ("Okay, thanks.", "The refund will show on your next bill in 3 to 5 days.", "resolved"),
     ],
 )
 def test_outcome_reads_the_customer_not_the_agents_closing_question(last: str, agent_before: str, outcome: str) -> None:
     assert summarize(ended_with(last, agent_before=agent_before)).outcome == outcome
+
+
+def test_a_chinese_work_order_is_a_deferral() -> None:
+    def outcome(agent: str) -> str:
+        builder = CallBuilder(language="zh").customer("我在国外，手机上不了网。").agent("我帮您查一下。")
+        return summarize(builder.agent(agent).customer("好的，谢谢。").end()).outcome
+
+    assert outcome("已经给您提交了故障单，48小时内会回复您。") == "unresolved"
+    assert outcome("专人会在24小时内联系您。") == "unresolved"
+    assert outcome("已经帮您处理好了，重启一下手机就可以。") == "resolved"
 
 
 def test_the_agent_saying_it_cannot_be_fixed_is_found_late_in_the_call() -> None:

@@ -195,6 +195,34 @@ def test_an_answer_split_at_its_pauses_is_one_answer_not_several_curt_ones() -> 
     assert "curt_answers" in kinds(assess(facts(call(curt, language="zh")), WEIGHTS))
 
 
+def test_a_valuable_customer_left_without_a_fix_is_a_sign_of_its_own() -> None:
+    """The same polite call handed to a ticket: a VIP goes on the worklist, a standard customer
+    does not (the call is still unresolved for both)."""
+    events = call(
+        [
+            ("agent", "Thanks for calling Lumen Mobile, how can I help?", 0.0),
+            ("customer", "My international calls are charged per minute although I have the pack.", 3.0),
+            ("agent", "I can see the charges. I've raised a ticket with billing.", 7.0),
+            ("agent", "They will get back to you within 48 hours.", 10.0),
+            ("customer", "Okay. Thank you.", 13.0),
+        ]
+    )
+    vip, standard = assess(facts(events, profile=VIP), WEIGHTS), assess(facts(events, profile=STANDARD), WEIGHTS)
+    assert vip.at_risk and "valuable_unresolved" in kinds(vip), vip
+    assert "unresolved" in kinds(standard) and "valuable_unresolved" not in kinds(standard)
+    assert not standard.at_risk, standard
+
+
+def test_cancelling_an_add_on_logged_as_churn_is_not_leaving() -> None:
+    """Calls logged before the live signal knew add-ons may carry a churn signal for one."""
+    text = "I'd like to cancel the Travel Pass on my account, please."
+    events = call(
+        [("agent", "Hello, how can I help?", 0.0), ("customer", text, 3.0), ("customer", "Lovely, thanks.", 8.0)],
+        signals=[{"kind": "churn", "at_s": 5.0, "evidence": text}],
+    )
+    assert "churn_words" not in kinds(assess(facts(events), WEIGHTS))
+
+
 def test_cancelling_a_chinese_pack_is_not_leaving() -> None:
     pack, account = "我想把国际通话包取消掉。", "我要取消宽带，携号转网。"
     for text, leaving in ((pack, False), (account, True)):
