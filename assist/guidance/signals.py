@@ -95,6 +95,10 @@ LEXICONS: dict[str, dict[str, dict[str, float]]] = {
             "leave": 0.5,
             "leaving": 0.6,
             "port my number": 1.0,
+            "porting my number": 1.0,
+            "port out": 1.0,
+            "another network": 0.9,
+            "new provider": 0.8,
             "another bank": 0.9,
             "another provider": 0.9,
             "take my business elsewhere": 1.0,
@@ -116,6 +120,11 @@ LEXICONS: dict[str, dict[str, dict[str, float]]] = {
             "lawyer": 1.0,
             "regulator": 1.0,
             "report you": 1.0,
+            "someone above you": 1.0,
+            "someone more senior": 1.0,
+            "someone senior": 1.0,
+            "team leader": 0.9,
+            "your boss": 0.9,
         },
         "hold": {
             "please hold": 1.0,
@@ -175,6 +184,8 @@ LEXICONS: dict[str, dict[str, dict[str, float]]] = {
             "退订": 0.7,
             "换一家": 1.0,
             "别家": 0.8,
+            "换个运营商": 1.0,
+            "其他运营商": 0.9,
             "销号": 1.0,
         },
         "escalation": {
@@ -183,6 +194,8 @@ LEXICONS: dict[str, dict[str, dict[str, float]]] = {
             "领导": 1.0,
             "主管": 1.0,
             "上级": 0.9,
+            "负责人": 0.9,
+            "管事的": 0.9,
             "工信部": 1.0,
             "消协": 1.0,
             "12315": 1.0,
@@ -250,10 +263,26 @@ _LEAVING = {
 }
 
 
+CHURN_MIN_WEIGHT = 0.8  # lexicon weight at which words of leaving count
+ESCALATION_MIN_WEIGHT = 0.9
+
+
+def churn_words(text: str, language: str) -> list[str]:
+    """Words of leaving in one utterance (none when they only cancel an add-on)."""
+    weight, words = lexicon_score(text, "churn", language)
+    return words if weight >= CHURN_MIN_WEIGHT and not about_an_add_on(text, language) else []
+
+
+def escalation_words(text: str, language: str) -> list[str]:
+    """A request for a manager, a complaint, a regulator, in one utterance."""
+    weight, words = lexicon_score(text, "escalation", language)
+    return words if weight >= ESCALATION_MIN_WEIGHT else []
+
+
 def about_an_add_on(text: str, language: str) -> bool:
     """Whether words of cancelling are about an add-on, not about leaving."""
     key = "zh" if language.lower().startswith("zh") else "en"
-    lowered = text.lower()
+    lowered = " ".join(re.sub(r"[^\w\s-]", " ", text.lower()).split())
     return bool(_ADD_ON[key].search(lowered)) and not _LEAVING[key].search(lowered)
 
 
@@ -262,7 +291,7 @@ class SignalOptions:
     ema_alpha: float = 0.5
     dissatisfaction_alert: float = 0.45  # moving average at which a supervisor is told
     dissatisfaction_high: float = 0.7
-    churn_min_weight: float = 0.8
+    churn_min_weight: float = CHURN_MIN_WEIGHT
     silence_alert_s: float = 20.0
     hold_alert_s: float = 60.0
     talk_over_s: float = 1.5
@@ -310,8 +339,7 @@ class SignalTracker:
         churn, words = lexicon_score(text, "churn", self.language)
         if churn >= self.options.churn_min_weight and not about_an_add_on(text, self.language):
             alerts += self._alert("churn", "high", "Churn risk", f"customer mentions: {', '.join(words)}", text, end_s)
-        escalation, words = lexicon_score(text, "escalation", self.language)
-        if escalation >= 0.9:
+        if words := escalation_words(text, self.language):
             alerts += self._alert(
                 "escalation", "high", "Escalation requested", f"customer mentions: {', '.join(words)}", text, end_s
             )

@@ -105,6 +105,7 @@ def call_view(events: Iterable[Event]) -> CallView:
     ended: Event | None = None
     finals: list[Event] = []
     utterances: list[Utterance] = []
+    latest: dict[tuple[Any, Any], Utterance] = {}  # (speaker, utterance_id) -> its final as it stands
     by_type: dict[str, list[tuple[int, Event]]] = {"suggestion": [], "offer": [], "signal": [], "feedback": []}
     for index, event in enumerate(events):
         kind = event.get("type")
@@ -115,8 +116,13 @@ def call_view(events: Iterable[Event]) -> CallView:
         elif kind == "final":
             finals.append(event)
             utterance = _utterance(index, event)
+            key = (event.get("speaker"), event.get("utterance_id"))
+            if int(event.get("revision") or 0) > 0 and key in latest:
+                # A revision replaces the final it revises, in place (an empty one retracts it).
+                utterances.remove(latest.pop(key))
             if utterance is not None:
                 utterances.append(utterance)
+                latest[key] = utterance
         elif isinstance(kind, str) and kind in by_type:
             by_type[kind].append((index, event))
     caller = started.get("caller") if started else None
@@ -134,6 +140,23 @@ def call_view(events: Iterable[Event]) -> CallView:
         feedback=tuple(by_type["feedback"]),
         ended=ended,
     )
+
+
+def customer_answers(view: CallView) -> list[list[Utterance]]:
+    """The customer's answers: their utterances between two of the agent's. The recogniser ends
+    an utterance at every pause (a Chinese speaker's comma, a sentence inside a long turn), so
+    an utterance is not an answer: "查一下。合约哪天到期？" is one answer, not two curt ones."""
+    turns: list[list[Utterance]] = []
+    previous = "agent"
+    for utterance in view.utterances:
+        if utterance.speaker == "customer" and utterance.text.strip():
+            if previous == "customer":
+                turns[-1].append(utterance)
+            else:
+                turns.append([utterance])
+        if utterance.text.strip():
+            previous = utterance.speaker
+    return turns
 
 
 def first_match(

@@ -15,12 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from assist.qa.callview import CallView, Utterance
+from assist.qa.callview import CallView, Utterance, customer_answers
 from assist.qa.text import PatternTable
 
 Close = Literal["content", "polite", "resigned", "neither"]
 
-LAST_UTTERANCES = 2  # the customer's closing words: their last two utterances
+# The customer's closing words: their last two answers (an answer is what they say between two of
+# the agent's utterances; the recogniser may split it at its pauses: "Wonderful. That was easy.
+# Thank you so much." then "I will. Bye now.").
+LAST_ANSWERS = 2
 
 POLITE: dict[str, list[str]] = {
     "en": [
@@ -29,15 +32,16 @@ POLITE: dict[str, list[str]] = {
         r"\bta\b",
         r"\b(?:ok(?:ay)?|alright) then\b",
         r"\bthat(?:s| is| was) (?:all|it|everything|fine)\b",  # closing formulas, not contentment
+        # Thanks for the effort, said as warmly when nothing was fixed: "I appreciate your help."
+        r"\bappreciate\b",
+        r"\bhelpful\b",
     ],
     "zh": [r"谢谢", r"感谢", r"好的好的", r"麻烦你了", r"辛苦", r"知道了", r"明白", r"没了", r"就这么办"],
 }
 CONTENT: dict[str, list[str]] = {
     "en": [
         r"\b(?:brilliant|perfect|great|lovely|wonderful|excellent|awesome|fantastic|amazing)\b",
-        r"\bappreciate\b",
-        r"\bhelpful\b",
-        r"\bthat(?:s| is| was) (?:sorted|good|great|helpful|clear|quick|brilliant|perfect)\b",
+        r"\bthat(?:s| is| was) (?:sorted|good|great|clear|quick|brilliant|perfect)\b",
         r"\b(?:all )?sorted\b",
         r"\bthat (?:helps|works|solves|fixes|sorts)\b",
         r"\bsounds (?:good|great|fine|perfect)\b",
@@ -82,7 +86,8 @@ RESIGNED: dict[str, list[str]] = {
         r"\bit is what it is\b",
         r"\bdo not bother\b",
         r"\bif that is (?:all|the best) (?:you|we) can do\b",
-        r"^(?:ok(?:ay)?|alright|right|yeah|yes)?[ ,]*(?:fine|okay|ok)$",
+        r"^(?:ok(?:ay)?|alright|right|yeah|yes)?[ ,]*fine$",
+        r"^(?:ok(?:ay)?|alright|right) (?:ok(?:ay)?|alright)$",  # "Okay. Okay." (a bare "okay" is only a reply)
         r"^fine\b",  # "Fine, I'll wait for the call." opens with the concession
         r"\bwait and see\b",
     ],
@@ -180,7 +185,7 @@ def _complaining(view: CallView) -> set[tuple[float, int]]:
 def closing(view: CallView) -> Closing:
     """Resigned wins over content, content over polite: "okay, thanks, I guess" is not a happy
     customer. Pleased words in an utterance that raised a complaint signal are not content."""
-    last = [u for u in view.said_by("customer") if u.text.strip()][-LAST_UTTERANCES:]
+    last = [u for answer in customer_answers(view)[-LAST_ANSWERS:] for u in answer]
     complaining = _complaining(view)
     for close, table in _CLOSES:
         for utterance in reversed(last):

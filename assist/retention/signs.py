@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assist.guidance.signals import about_an_add_on
-from assist.qa.callview import CallView, Utterance
+from assist.guidance.signals import about_an_add_on, churn_words, escalation_words
+from assist.qa.callview import CallView, Utterance, customer_answers
 from assist.qa.resolution import closing, could_not_fix
 from assist.qa.text import PatternTable, word_count
 from assist.retention.tone import fall, tone_for
@@ -98,21 +98,35 @@ def _curt(text: str) -> bool:
     return word_count(text) <= CURT_WORDS
 
 
-def customer_turns(view: CallView) -> list[list[Utterance]]:
-    """The customer's answers: their utterances between two of the agent's. The recogniser ends
-    an utterance at every pause (a Chinese speaker's comma, a sentence inside a long turn), so
-    an utterance is not an answer: "查一下。合约哪天到期？" is one answer, not two curt ones."""
-    turns: list[list[Utterance]] = []
-    previous = "agent"
-    for utterance in view.utterances:
-        if utterance.speaker == "customer" and utterance.text.strip():
-            if previous == "customer":
-                turns[-1].append(utterance)
-            else:
-                turns.append([utterance])
-        if utterance.text.strip():
-            previous = utterance.speaker
-    return turns
+def _with_next(view: CallView, utterance: Utterance) -> str:
+    """An utterance and the customer's next one: the recogniser splits a sentence at its pauses
+    ("Can you cancel the travel?" "pass on my account.")."""
+    said = view.said_by("customer")
+    following = [u.text for u in said if u.key > utterance.key][:1]
+    return " ".join([utterance.text, *following])
+
+
+_VAGUE = {"cancel it", "cancel the", "取消"}  # what they cancel is named elsewhere
+
+
+def _said_outright(view: CallView, kind: str) -> list[Utterance]:
+    """The customer's utterances with words of leaving or of escalation: the live signals, and the
+    transcript as it stands read with the same lexicon (a revised final, an alert held back by
+    its cooldown, a call logged before a phrase was known)."""
+    found = {
+        u.key: u
+        for s in view.signals
+        if s.get("kind") == kind and (u := view.customer_at(float(s.get("at_s") or 0.0), s.get("evidence"))) is not None
+    }
+    words = churn_words if kind == "churn" else escalation_words
+    found.update({u.key: u for u in view.said_by("customer") if words(u.text, view.language)})
+    said = sorted(found.values(), key=lambda u: u.key)
+    if kind == "churn":  # "Can you cancel the travel?" "pass on my account." is an add-on
+        add_ons = [u for u in said if about_an_add_on(_with_next(view, u), view.language)]
+        said = [u for u in said if u not in add_ons]
+        if add_ons:  # ... and so is a later "please cancel it"
+            said = [u for u in said if u.key < add_ons[0].key or set(churn_words(u.text, view.language)) - _VAGUE]
+    return said
 
 
 def loud_signs(facts: CallFacts) -> list[Sign]:
@@ -126,17 +140,16 @@ def loud_signs(facts: CallFacts) -> list[Sign]:
         found = [view.customer_at(float(s.get("at_s") or 0.0), s.get("evidence")) for s in signals]
         return tuple(u.evidence() for u in found if u is not None)
 
-    # Calls logged before the live signal knew add-ons may still carry such a churn signal.
-    leaving = [s for s in by_kind.get("churn", []) if not about_an_add_on(str(s.get("evidence") or ""), view.language)]
-    if leaving:
-        signs.append(Sign("churn_words", 1.0, "spoke of leaving", quoted(leaving)))
+    if leaving := _said_outright(view, "churn"):
+        signs.append(Sign("churn_words", 1.0, "spoke of leaving", tuple(u.evidence() for u in leaving)))
     if "dissatisfaction" in by_kind:
         strength = min(1.0, 0.5 + 0.25 * len(by_kind["dissatisfaction"]))
         signs.append(
             Sign("dissatisfaction", strength, "complained during the call", quoted(by_kind["dissatisfaction"]))
         )
-    if "escalation" in by_kind or summary.get("outcome") == "escalated":
-        signs.append(Sign("escalation", 1.0, "the call was escalated", quoted(by_kind.get("escalation", []))))
+    escalating = _said_outright(view, "escalation")
+    if escalating or summary.get("outcome") == "escalated":
+        signs.append(Sign("escalation", 1.0, "the call was escalated", tuple(u.evidence() for u in escalating)))
     if summary.get("outcome") in ("unresolved", "abandoned"):
         signs.append(Sign("unresolved", 1.0, f"the call ended {summary.get('outcome')}"))
     declined = [o for o in summary.get("offers") or [] if o.get("declined")]
@@ -195,7 +208,7 @@ def repeated_question(view: CallView) -> Sign | None:
 
 
 def curt_answers(view: CallView) -> Sign | None:
-    answers = customer_turns(view)
+    answers = customer_answers(view)
     if len(answers) < 4:
         return None
     half = len(answers) // 2

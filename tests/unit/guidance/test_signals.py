@@ -33,6 +33,8 @@ def only(alerts: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
         ("en", "Just close my account please"),
         ("zh", "我要携号转网"),
         ("zh", "我要销户"),
+        ("en", "I'm moving my number to another network, so I need the code."),
+        ("zh", "我准备换个运营商了。"),
     ],
 )
 def test_churn_words_raise_a_high_churn_alert(language: str, text: str) -> None:
@@ -62,6 +64,12 @@ def test_cancelling_an_add_on_is_not_churn(language: str, text: str, leaving: bo
     """ "Cancel" names an add-on as often as the account: only leaving raises the alert."""
     alerts = SignalTracker(language).on_final("customer", text, 10.0, 12.5)
     assert bool(only(alerts, "churn")) is leaving
+
+
+def test_a_new_phone_is_not_leaving_and_someone_above_you_is_escalation() -> None:
+    tracker = SignalTracker("en")
+    assert not tracker.on_final("customer", "I just bought a new phone and want to move my number over to it.", 0, 2)
+    assert kinds(tracker.on_final("customer", "Could I speak to someone above you, please?", 3, 5)) == ["escalation"]
 
 
 def test_churn_message_names_the_words() -> None:

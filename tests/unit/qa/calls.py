@@ -63,6 +63,14 @@ class CallBuilder:
         self.events.append(final)
         return self
 
+    def revise(self, speaker: str, text: str) -> CallBuilder:
+        """A revised final of the speaker's last utterance (a turn decoded again as a whole)."""
+        previous = self.last[speaker]
+        revised = {**previous, "text": text, "revision": int(previous.get("revision") or 0) + 1}
+        self.last[speaker] = revised
+        self.events.append(revised)
+        return self
+
     def agent(self, text: str, seconds: float = 2.5) -> CallBuilder:
         return self.say("agent", text, seconds)
 

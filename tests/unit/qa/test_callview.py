@@ -15,6 +15,22 @@ def test_a_live_call_reads_as_a_view() -> None:
     assert (len(view.suggestions), len(view.offers), len(view.signals)) == (2, 1, 2)
 
 
+def test_a_revised_final_replaces_the_one_it_revises() -> None:
+    events = (
+        CallBuilder()
+        .agent("Thanks, I mean, before I do...")
+        .customer("That's the kind offer that no.")
+        .agent("Anything else?")
+        .revise("customer", "That's a kind offer, but no.")
+        .customer("Bye now.")
+        .revise("customer", "")  # an empty revision retracts it
+        .end()
+    )
+    view = call_view(events)
+    assert [u.text for u in view.said_by("customer")] == ["That's a kind offer, but no."]
+    assert len(view.utterances) == 3
+
+
 def test_problem_utterance_is_the_first_card_trigger_else_the_first_request() -> None:
     view = call_view(live_call())
     problem = problem_utterance(view)

@@ -68,9 +68,15 @@ def test_pleased_words_in_a_complaint_are_sarcasm_not_contentment() -> None:
     assert closing(call_view(pleased.end())).close == "content"  # no complaint signal: taken at its word
 
 
-def test_only_the_last_two_customer_utterances_count() -> None:
-    events = ended_with("Great, perfect.", "Hmm.", "No.")
-    assert closing(call_view(events)).close == "neither"
+def test_only_the_last_two_customer_answers_count_each_as_a_whole() -> None:
+    builder = CallBuilder().agent("I've refunded the charge.").customer("Great, perfect.")
+    earlier = builder.agent("Anything else?").customer("Hmm.").agent("Are you sure?").customer("No.").end()
+    assert closing(call_view(earlier)).close == "neither"
+    # One answer heard as three utterances, then a goodbye: the answer is read whole.
+    split = CallBuilder().agent("I've refunded the charge.").agent("Anything else?")
+    split.customer("Wonderful.").customer("That was easy.").customer("Thank you so much.")
+    ending = closing(call_view(split.agent("My pleasure.").customer("I will.").customer("Bye now.").end()))
+    assert ending.close == "content" and ending.utterance is not None and ending.utterance.text == "Wonderful."
 
 
 @pytest.mark.parametrize(

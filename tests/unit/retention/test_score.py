@@ -223,6 +223,38 @@ def test_cancelling_an_add_on_logged_as_churn_is_not_leaving() -> None:
     assert "churn_words" not in kinds(assess(facts(events), WEIGHTS))
 
 
+def test_words_of_leaving_are_read_from_the_transcript_as_it_stands() -> None:
+    """No live signal (held back by its cooldown, or a phrase the tracker did not know when the
+    call was logged): the transcript says it."""
+    events = call(
+        [
+            ("customer", "I'm moving my number to another network, I need the code.", 0.0),
+            ("agent", "I can help with that.", 4.0),
+            ("customer", "Could I speak to someone above you first?", 8.0),
+        ]
+    )
+    risk = assess(facts(events), WEIGHTS)
+    assert {"churn_words", "escalation"} <= set(kinds(risk)) and risk.at_risk
+    churn = next(s for s in risk.signs if s.kind == "churn_words")
+    assert "another network" in churn.evidence[0]["text"]
+
+
+def test_an_add_on_split_at_a_pause_and_cancelled_again_is_not_leaving() -> None:
+    events = call(
+        [
+            ("customer", "Can you cancel the travel?", 0.0),
+            ("customer", "pass on my account.", 2.2),
+            ("agent", "It costs nothing while you're at home.", 5.0),
+            ("customer", "Even so, please cancel it.", 9.0),
+            ("customer", "Lovely, thanks.", 14.0),
+        ],
+        signals=[{"kind": "churn", "at_s": 2.0, "evidence": "Can you cancel the travel?"}],
+    )
+    assert "churn_words" not in kinds(assess(facts(events), WEIGHTS))
+    leaving = call([("customer", "Please cancel it, I'm done with you.", 0.0)])
+    assert "churn_words" in kinds(assess(facts(leaving), WEIGHTS))  # nothing else was cancelled
+
+
 def test_cancelling_a_chinese_pack_is_not_leaving() -> None:
     pack, account = "我想把国际通话包取消掉。", "我要取消宽带，携号转网。"
     for text, leaving in ((pack, False), (account, True)):
