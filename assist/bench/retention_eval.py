@@ -74,6 +74,9 @@ SETS = {
     # looked at (their errors had shaped the rules): measured once, after the rules were frozen.
     "held-out-2": EvalSet("held-out-2", DATA / "retention_calls_heldout2.yaml", {"customer": "ked", "agent": "us-f5"}),
     "zh-2": EvalSet("zh-2", DATA / "retention_calls_zh2.yaml", {"customer": "zh-f2", "agent": "zh-m2"}, "zh"),
+    # Third held-out sets, written after the second ones had been looked at.
+    "held-out-3": EvalSet("held-out-3", DATA / "retention_calls_heldout3.yaml", {"customer": "rms", "agent": "us-f5"}),
+    "zh-3": EvalSet("zh-3", DATA / "retention_calls_zh3.yaml", {"customer": "zh-m2", "agent": "zh-f2"}, "zh"),
 }
 SCRIPTS = SETS["tuning"].scripts
 

@@ -267,12 +267,6 @@ CHURN_MIN_WEIGHT = 0.8  # lexicon weight at which words of leaving count
 ESCALATION_MIN_WEIGHT = 0.9
 
 
-def churn_words(text: str, language: str) -> list[str]:
-    """Words of leaving in one utterance (none when they only cancel an add-on)."""
-    weight, words = lexicon_score(text, "churn", language)
-    return words if weight >= CHURN_MIN_WEIGHT and not about_an_add_on(text, language) else []
-
-
 def escalation_words(text: str, language: str) -> list[str]:
     """A request for a manager, a complaint, a regulator, in one utterance."""
     weight, words = lexicon_score(text, "escalation", language)

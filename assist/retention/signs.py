@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assist.guidance.signals import about_an_add_on, churn_words, escalation_words
+from assist.guidance.signals import CHURN_MIN_WEIGHT, about_an_add_on, escalation_words, lexicon_score
 from assist.qa.callview import CallView, Utterance, customer_answers
 from assist.qa.resolution import closing, could_not_fix
 from assist.qa.text import PatternTable, word_count
@@ -110,23 +110,29 @@ _VAGUE = {"cancel it", "cancel the", "取消"}  # what they cancel is named else
 
 
 def _said_outright(view: CallView, kind: str) -> list[Utterance]:
-    """The customer's utterances with words of leaving or of escalation: the live signals, and the
-    transcript as it stands read with the same lexicon (a revised final, an alert held back by
-    its cooldown, a call logged before a phrase was known)."""
-    found = {
-        u.key: u
-        for s in view.signals
-        if s.get("kind") == kind and (u := view.customer_at(float(s.get("at_s") or 0.0), s.get("evidence"))) is not None
-    }
-    words = churn_words if kind == "churn" else escalation_words
-    found.update({u.key: u for u in view.said_by("customer") if words(u.text, view.language)})
-    said = sorted(found.values(), key=lambda u: u.key)
-    if kind == "churn":  # "Can you cancel the travel?" "pass on my account." is an add-on
-        add_ons = [u for u in said if about_an_add_on(_with_next(view, u), view.language)]
-        said = [u for u in said if u not in add_ons]
-        if add_ons:  # ... and so is a later "please cancel it"
-            said = [u for u in said if u.key < add_ons[0].key or set(churn_words(u.text, view.language)) - _VAGUE]
-    return said
+    """The customer's utterances with words of leaving or of escalation, read from the transcript
+    as it stands with the live tracker's lexicon, not from the live signals: a final revised
+    after its alert may no longer say it, an alert held back by its cooldown or a call logged
+    before a phrase was known would be missed."""
+    customer, language = view.said_by("customer"), view.language
+    if kind == "escalation":
+        return [u for u in customer if escalation_words(u.text, language)]
+    cancelling = {u.key: lexicon_score(u.text, "churn", language) for u in customer}
+    said = [u for u in customer if cancelling[u.key][0] >= CHURN_MIN_WEIGHT]
+    # "Can you cancel the travel?" "pass on my account." is an add-on, and so is a later "please cancel it".
+    add_ons = [u for u in said if about_an_add_on(_with_next(view, u), language)]
+    return [
+        u
+        for u in said
+        if u not in add_ons and (not add_ons or u.key < add_ons[0].key or set(cancelling[u.key][1]) - _VAGUE)
+    ]
+
+
+# "If you don't sort it out I'll switch", 你们再不给力我就转网: a threat, not a decision.
+_CONDITIONAL = PatternTable.of(
+    {"en": [r"\b(?:if|unless|otherwise|or else)\b"], "zh": [r"如果|要是|再不|不然|否则|的话"]}
+)
+CONDITIONAL_STRENGTH = 0.5
 
 
 def loud_signs(facts: CallFacts) -> list[Sign]:
@@ -141,7 +147,9 @@ def loud_signs(facts: CallFacts) -> list[Sign]:
         return tuple(u.evidence() for u in found if u is not None)
 
     if leaving := _said_outright(view, "churn"):
-        signs.append(Sign("churn_words", 1.0, "spoke of leaving", tuple(u.evidence() for u in leaving)))
+        threats = all(_CONDITIONAL.matches(u.normalized, view.language) for u in leaving)
+        strength, note = (CONDITIONAL_STRENGTH, "said they would leave if") if threats else (1.0, "spoke of leaving")
+        signs.append(Sign("churn_words", strength, note, tuple(u.evidence() for u in leaving)))
     if "dissatisfaction" in by_kind:
         strength = min(1.0, 0.5 + 0.25 * len(by_kind["dissatisfaction"]))
         signs.append(

@@ -255,6 +255,25 @@ def test_an_add_on_split_at_a_pause_and_cancelled_again_is_not_leaving() -> None
     assert "churn_words" in kinds(assess(facts(leaving), WEIGHTS))  # nothing else was cancelled
 
 
+@pytest.mark.parametrize(
+    ("language", "threat", "decision", "pleased"),
+    [
+        ("en", "If you can't sort this out I'll switch to another provider.", LEAVING, "Brilliant, that's sorted."),
+        ("zh", "你们再不给力，我就携号转网了。", "我决定携号转网了。", "太好了，解决了，谢谢。"),
+    ],
+)
+def test_a_threat_to_leave_weighs_less_than_a_decision(language: str, threat: str, decision: str, pleased: str) -> None:
+    """A customer who says they would leave if it is not fixed, and it is fixed, stays off the list."""
+
+    def risk(text: str):
+        events = call([("customer", text, 0.0), ("agent", "...", 4.0), ("customer", pleased, 8.0)], language=language)
+        return assess(facts(events), WEIGHTS)
+
+    churn = next(s for s in risk(threat).signs if s.kind == "churn_words")
+    assert churn.strength < 1.0 and not risk(threat).at_risk
+    assert risk(decision).at_risk
+
+
 def test_cancelling_a_chinese_pack_is_not_leaving() -> None:
     pack, account = "我想把国际通话包取消掉。", "我要取消宽带，携号转网。"
     for text, leaving in ((pack, False), (account, True)):
