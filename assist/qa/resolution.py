@@ -86,6 +86,11 @@ RESIGNED: dict[str, list[str]] = {
         r"\bit is what it is\b",
         r"\bdo not bother\b",
         r"\bif that is (?:all|the best) (?:you|we) can do\b",
+        # Praise denied: "so for now, nothing great", "not brilliant, is it".
+        r"\b(?:nothing|not) (?:great|brilliant|perfect|lovely|wonderful|ideal)\b",
+        # Left to fix it themselves, or waiting on someone else.
+        r"\bi (?:will|ll) (?:see if i can|try to|have a go|look for|go and)\b",
+        r"\bi (?:will|ll) (?:just )?wait (?:for|to hear|until)\b",
         r"^(?:ok(?:ay)?|alright|right|yeah|yes)?[ ,]*fine$",
         r"^(?:ok(?:ay)?|alright|right) (?:ok(?:ay)?|alright)$",  # "Okay. Okay." (a bare "okay" is only a reply)
         r"^fine\b",  # "Fine, I'll wait for the call." opens with the concession
@@ -141,6 +146,8 @@ DEFERRED: dict[str, list[str]] = {
         r"\bcall ?back (?:within|in|by|tomorrow)\b",
         r"\b(?:contact|call|update) you (?:within|in the next|once|when|as soon as)\b",
         r"\b(?:will|ll|to) (?:look into|investigate)\b",
+        r"\b(?:pass|passing|passed|hand|handing|handed|refer|referring|referred|send|sending|sent)"
+        r" (?:it|this|that|your \w+)(?: on| over)? to (?:our|the|a) (?:\w+ ){0,2}(?:team|department|specialists?)\b",
     ],
     "zh": [
         r"工单",

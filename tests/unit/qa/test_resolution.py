@@ -35,6 +35,10 @@ def ended_with(*customer_last: str, agent_before: str = "I've refunded the charg
         ("Thanks for nothing.", "resigned"),
         ("Fine, I'll wait for the call then.", "resigned"),  # opens with the concession
         ("We'll wait and see.", "resigned"),
+        ("Right, so for now, nothing great.", "resigned"),  # praise denied
+        ("I'll see if I can dig up an adapter somewhere.", "resigned"),  # left to fix it themselves
+        ("Thank you, I will wait for the call.", "resigned"),
+        ("Brilliant, I'd switch if you weren't so good.", "content"),  # a counterfactual, not a denial
         ("No.", "neither"),
     ],
 )
@@ -92,6 +96,7 @@ def test_only_the_last_two_customer_answers_count_each_as_a_whole() -> None:
         ("Okay, thanks.", "I've raised a ticket and the team will get back to you within 48 hours.", "unresolved"),
         ("Okay, thanks.", "I've logged a fault report for you.", "unresolved"),
         ("Thank you.", "A specialist will call you back tomorrow morning.", "unresolved"),
+        ("Thank you.", "So I'm passing it to our network team to look at properly.", "unresolved"),
         ("Lovely, thanks.", "I've raised a ticket, they'll be in touch within 48 hours.", "resolved"),  # content
         # An action taken, with its result to come, is not a deferral.
         ("Okay, thanks.", "I've booked the engineer for Tuesday between 8 and 12.", "resolved"),
