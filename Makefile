@@ -97,6 +97,8 @@ eval-retention: models system-deps
 	$(PY) -m assist.bench.retention_eval --set zh-2
 	$(PY) -m assist.bench.retention_eval --set held-out-3
 	$(PY) -m assist.bench.retention_eval --set zh-3
+	$(PY) -m assist.bench.retention_eval --set held-out-4
+	$(PY) -m assist.bench.retention_eval --set zh-4
 	$(PY) -m assist.bench.retention_tone --set tuning
 	$(PY) -m assist.bench.retention_tone --set held-out
 

@@ -77,6 +77,9 @@ SETS = {
     # Third held-out sets, written after the second ones had been looked at.
     "held-out-3": EvalSet("held-out-3", DATA / "retention_calls_heldout3.yaml", {"customer": "rms", "agent": "us-f5"}),
     "zh-3": EvalSet("zh-3", DATA / "retention_calls_zh3.yaml", {"customer": "zh-m2", "agent": "zh-f2"}, "zh"),
+    # Fourth held-out sets, written after the third ones had been looked at.
+    "held-out-4": EvalSet("held-out-4", DATA / "retention_calls_heldout4.yaml", {"customer": "kal", "agent": "rp-f2"}),
+    "zh-4": EvalSet("zh-4", DATA / "retention_calls_zh4.yaml", {"customer": "zh-f2", "agent": "zh-m1"}, "zh"),
 }
 SCRIPTS = SETS["tuning"].scripts
 

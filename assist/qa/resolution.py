@@ -91,6 +91,8 @@ RESIGNED: dict[str, list[str]] = {
         # Left to fix it themselves, or waiting on someone else.
         r"\bi (?:will|ll) (?:see if i can|try to|have a go|look for|go and)\b",
         r"\bi (?:will|ll) (?:just )?wait (?:for|to hear|until)\b",
+        r"\b(?:i will|let me) (?:have a )?think (?:about it|it over)\b",
+        r"\b(?:i am|im) hanging up\b",
         r"^(?:ok(?:ay)?|alright|right|yeah|yes)?[ ,]*fine$",
         r"^(?:ok(?:ay)?|alright|right) (?:ok(?:ay)?|alright)$",  # "Okay. Okay." (a bare "okay" is only a reply)
         r"^fine\b",  # "Fine, I'll wait for the call." opens with the concession
@@ -113,6 +115,9 @@ RESIGNED: dict[str, list[str]] = {
         r"还能怎样",
         r"看你们怎么",
         r"等等看",
+        r"(?:我|自己)(?:再|自己)?(?:想想|考虑考虑|考虑一下|算算|琢磨)",  # left to work it out themselves
+        r"不说了",
+        r"挂了",
     ],
 }
 

@@ -128,11 +128,16 @@ def _said_outright(view: CallView, kind: str) -> list[Utterance]:
     ]
 
 
-# "If you don't sort it out I'll switch", 你们再不给力我就转网: a threat, not a decision.
-_CONDITIONAL = PatternTable.of(
-    {"en": [r"\b(?:if|unless|otherwise|or else)\b"], "zh": [r"如果|要是|再不|不然|否则|的话"]}
+# "If you don't sort it out I'll switch", "should I move to them?", 你们再不给力我就转网, 要不要换过去:
+# a switch considered or threatened, not decided. A call that then ends well may take it back.
+_CONSIDERED = PatternTable.of(
+    {
+        "en": [
+            r"\b(?:if|unless|otherwise|or else|whether|should i|thinking (?:of|about)|considering|wondering)\b",
+        ],
+        "zh": [r"如果|要是|再不|不然|否则|的话|要不要|考虑|是不是"],
+    }
 )
-CONDITIONAL_STRENGTH = 0.5
 
 
 def loud_signs(facts: CallFacts) -> list[Sign]:
@@ -147,9 +152,9 @@ def loud_signs(facts: CallFacts) -> list[Sign]:
         return tuple(u.evidence() for u in found if u is not None)
 
     if leaving := _said_outright(view, "churn"):
-        threats = all(_CONDITIONAL.matches(u.normalized, view.language) for u in leaving)
-        strength, note = (CONDITIONAL_STRENGTH, "said they would leave if") if threats else (1.0, "spoke of leaving")
-        signs.append(Sign("churn_words", strength, note, tuple(u.evidence() for u in leaving)))
+        considered = all(_CONSIDERED.matches(u.normalized, view.language) for u in leaving)
+        kind, note = ("churn_considered", "talked of leaving") if considered else ("churn_words", "spoke of leaving")
+        signs.append(Sign(kind, 1.0, note, tuple(u.evidence() for u in leaving)))
     if "dissatisfaction" in by_kind:
         strength = min(1.0, 0.5 + 0.25 * len(by_kind["dissatisfaction"]))
         signs.append(
@@ -158,8 +163,13 @@ def loud_signs(facts: CallFacts) -> list[Sign]:
     escalating = _said_outright(view, "escalation")
     if escalating or summary.get("outcome") == "escalated":
         signs.append(Sign("escalation", 1.0, "the call was escalated", tuple(u.evidence() for u in escalating)))
-    if summary.get("outcome") in ("unresolved", "abandoned"):
-        signs.append(Sign("unresolved", 1.0, f"the call ended {summary.get('outcome')}"))
+    outcome = summary.get("outcome")
+    if outcome in ("unresolved", "abandoned"):
+        signs.append(Sign("unresolved", 1.0, f"the call ended {outcome}"))
+    elif outcome == "escalated" and closing(view).close != "content":
+        # Handed to a supervisor or another team, and the customer did not end pleased: the
+        # problem is still open.
+        signs.append(Sign("unresolved", 1.0, "the call was escalated with the problem still open"))
     declined = [o for o in summary.get("offers") or [] if o.get("declined")]
     if declined:
         titles = ", ".join(str(o.get("title")) for o in declined)

@@ -38,6 +38,7 @@ def ended_with(*customer_last: str, agent_before: str = "I've refunded the charg
         ("Right, so for now, nothing great.", "resigned"),  # praise denied
         ("I'll see if I can dig up an adapter somewhere.", "resigned"),  # left to fix it themselves
         ("Thank you, I will wait for the call.", "resigned"),
+        ("No. I'll think about it.", "resigned"),
         ("Brilliant, I'd switch if you weren't so good.", "content"),  # a counterfactual, not a denial
         ("No.", "neither"),
     ],
@@ -62,6 +63,8 @@ def test_chinese_closings() -> None:
     assert close("知道了。") == "polite"
     assert close("好吧，那我等着，看你们怎么处理。") == "resigned"
     assert close("那我等等看吧。") == "resigned"
+    assert close("没了，我自己再算算吧。") == "resigned"
+    assert close("不说了，挂了。") == "resigned"
 
 
 def test_pleased_words_in_a_complaint_are_sarcasm_not_contentment() -> None:

@@ -195,6 +195,17 @@ def test_an_answer_split_at_its_pauses_is_one_answer_not_several_curt_ones() -> 
     assert "curt_answers" in kinds(assess(facts(call(curt, language="zh")), WEIGHTS))
 
 
+def test_an_escalation_that_leaves_the_problem_open_is_unresolved_too() -> None:
+    turns = [
+        ("customer", "The engineer was moved again, let me speak to your supervisor.", 0.0),
+        ("agent", "The team leader will call you back within 24 hours.", 4.0),
+    ]
+    open_ = assess(facts(call([*turns, ("customer", "Tomorrow morning then.", 8.0)])), WEIGHTS)
+    assert {"escalation", "unresolved"} <= set(kinds(open_)) and open_.at_risk
+    pleased = assess(facts(call([*turns, ("customer", "Brilliant, that's sorted, thanks.", 8.0)])), WEIGHTS)
+    assert "unresolved" not in kinds(pleased) and not pleased.at_risk
+
+
 def test_a_valuable_customer_left_without_a_fix_is_a_sign_of_its_own() -> None:
     """The same polite call handed to a ticket: a VIP goes on the worklist, a standard customer
     does not (the call is still unresolved for both)."""
@@ -262,16 +273,17 @@ def test_an_add_on_split_at_a_pause_and_cancelled_again_is_not_leaving() -> None
         ("zh", "你们再不给力，我就携号转网了。", "我决定携号转网了。", "太好了，解决了，谢谢。"),
     ],
 )
-def test_a_threat_to_leave_weighs_less_than_a_decision(language: str, threat: str, decision: str, pleased: str) -> None:
+def test_a_switch_considered_is_taken_back_by_a_good_end_a_decision_is_not(
+    language: str, threat: str, decision: str, pleased: str
+) -> None:
     """A customer who says they would leave if it is not fixed, and it is fixed, stays off the list."""
 
     def risk(text: str):
         events = call([("customer", text, 0.0), ("agent", "...", 4.0), ("customer", pleased, 8.0)], language=language)
         return assess(facts(events), WEIGHTS)
 
-    churn = next(s for s in risk(threat).signs if s.kind == "churn_words")
-    assert churn.strength < 1.0 and not risk(threat).at_risk
-    assert risk(decision).at_risk
+    assert "churn_considered" in kinds(risk(threat)) and not risk(threat).at_risk  # the good end takes it back
+    assert "churn_words" in kinds(risk(decision)) and risk(decision).at_risk  # it never does a decision
 
 
 def test_cancelling_a_chinese_pack_is_not_leaving() -> None:
