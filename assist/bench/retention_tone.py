@@ -1,6 +1,6 @@
 """Does a sentiment model see quiet dissatisfaction better than words?
 
-``python -m assist.bench.retention_tone [--set tuning|held-out]``
+``python -m assist.bench.retention_tone [--set SET]``
 
 Reads the calls the retention evaluation streamed through the speech path (its kept database,
 ``bench-results/retention-corpus/SET.db``; run ``assist.bench.retention_eval`` first) and asks how
@@ -28,7 +28,7 @@ from assist.calllog.store import open_store
 from assist.guidance.signals import utterance_dissatisfaction
 from assist.qa.callview import CallView, call_view
 from assist.qa.resolution import closing
-from assist.retention.tone import fall
+from assist.retention.tone import LexiconTone, fall
 
 CLOSE_RISK = {"resigned": 1.0, "neither": 0.5, "polite": 0.4, "content": 0.0}
 
@@ -48,7 +48,24 @@ def measures(polarity: Callable[[str], float]) -> dict[str, Callable[[CallView],
             -min((polarity(t) for t in customer(v)[-2:]), default=0.0)
         ),
         "VADER: trend (first third - last third)": lambda v: fall([polarity(t) for t in customer(v)]),
+        "words: the falling-tone sign's lexicon tone, trend": lambda v: fall(
+            [LexiconTone(v.language).polarity(t) for t in customer(v)]
+        ),
     }
+
+
+def snownlp_trend() -> Callable[[CallView], float] | None:
+    """SnowNLP (MIT; a naive Bayes sentiment model trained on Chinese shopping reviews), when
+    installed (``pip install snownlp==0.12.3``; not a dependency of the product): its trend."""
+    try:
+        from snownlp import SnowNLP
+    except ImportError:
+        return None
+
+    def polarity(text: str) -> float:
+        return 2.0 * float(SnowNLP(text).sentiments) - 1.0
+
+    return lambda v: fall([polarity(u.text) for u in v.said_by("customer") if u.text.strip()])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         if name.startswith("VADER") and chosen.language != "en":
             continue  # VADER reads English only
         result["auc"][name] = round(float(roc_auc_score(labels, [measure(view) for _, view in views])), 3)
+    snow = snownlp_trend() if chosen.language == "zh" else None
+    if snow is not None:
+        result["auc"]["SnowNLP: trend (first third - last third)"] = round(
+            float(roc_auc_score(labels, [snow(view) for _, view in views])), 3
+        )
     out = args.out or REPO_ROOT / "bench-results" / f"retention-tone-{chosen.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")

@@ -1,8 +1,10 @@
 """The signs in one call that its customer may leave, each with its evidence. Pure functions
 over the call view (assist/qa/callview.py), the call's summary and the caller's earlier calls.
 
-Loud signs are what the live signals and the summary already know: churn words, complaint
-words, an escalation, no resolution, a declined offer, a transfer. Quiet signs are for the
+Loud signs are what the customer said outright or what happened: words of leaving (decided, or
+only considered), complaint words, an escalation, no resolution, a declined offer, a transfer.
+Words of leaving and of escalation are read from the transcript as it stands with the live
+tracker's lexicon; complaint words from the live signal's trend. Quiet signs are for the
 customers who never complain (most unhappy customers do not): a call back on the same topic,
 the same question asked twice, answers that shrink to a word, long pauses before answering, a
 tone that falls from the start of the call to its end, and "ok, fine" at the end of a call that

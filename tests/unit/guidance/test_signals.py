@@ -34,6 +34,8 @@ def only(alerts: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
         ("zh", "我要携号转网"),
         ("zh", "我要销户"),
         ("en", "I'm moving my number to another network, so I need the code."),
+        ("en", "Hey, I'm moving my number to another carrier."),
+        ("en", "I want to cancel everything."),
         ("zh", "我准备换个运营商了。"),
     ],
 )
