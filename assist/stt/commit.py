@@ -53,9 +53,6 @@ class CommitOptions:
     # 16.1 -> 15.9 %; 2.0 s split more and was no better (docs/benchmarks.md, "Robustness").
     min_clause_s: float = 2.5
     same_boundary_s: float = 0.3  # two hypotheses' sentence ends this close are the same boundary
-    # Without any punctuation after this much speech: cut at the widest gap between words that two
-    # consecutive hypotheses agree on (None: never).
-    agree_cut_after_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +90,7 @@ class SentenceCommitter:
         previous, self._previous = self._previous, hypothesis
         ends = _ends(hypothesis, self.options)
         if not ends:
-            return self._agreed_cut(previous, hypothesis)
+            return None
         sentences = [end for end in ends if end[2]]
         index, at_s, _ = (sentences or ends)[-1]
         word = hypothesis.words[index]
@@ -107,31 +104,6 @@ class SentenceCommitter:
             )
         )
         return Cut(at_s, confirmed)
-
-    def _agreed_cut(self, previous: Hypothesis | None, hypothesis: Hypothesis) -> Cut | None:
-        """No sentence end yet in a long stretch: the widest gap inside the words the previous
-        hypothesis had too, word for word at the same times."""
-        after_s = self.options.agree_cut_after_s
-        if after_s is None or previous is None or previous.utterance_id != hypothesis.utterance_id:
-            return None
-        words, stable = hypothesis.words, 0
-        for mine, theirs in zip(words, previous.words, strict=False):
-            same = normalized_words(mine.text) == normalized_words(theirs.text)
-            if not same or abs(mine.end_s - theirs.end_s) > self.options.same_boundary_s:
-                break
-            stable += 1
-        if stable == 0 or words[stable - 1].end_s - hypothesis.start_s < after_s:
-            return None
-        gaps = [
-            (words[i + 1].start_s - words[i].end_s, i)
-            for i in range(min(stable, len(words) - 1))
-            if words[i].end_s - hypothesis.start_s >= self.options.min_sentence_s
-            and words[i].end_s <= hypothesis.end_s - self.options.min_heard_after_s
-        ]
-        if not gaps:
-            return None
-        _, index = max(gaps)
-        return Cut((words[index].end_s + max(words[index].end_s, words[index + 1].start_s)) / 2, True)
 
     def forget(self) -> None:
         """The utterance ended (or was split): the next hypothesis starts afresh."""
