@@ -89,18 +89,10 @@ bench-robust: corpus
 # held-out sets (written apart, other voices; English and Chinese), then words against VADER
 # (about 45 min).
 eval-retention: models system-deps
-	$(PY) -m assist.bench.retention_eval --set tuning
-	$(PY) -m assist.bench.retention_eval --set held-out
-	$(PY) -m assist.bench.retention_eval --set zh-tuning
-	$(PY) -m assist.bench.retention_eval --set zh
-	$(PY) -m assist.bench.retention_eval --set held-out-2
-	$(PY) -m assist.bench.retention_eval --set zh-2
-	$(PY) -m assist.bench.retention_eval --set held-out-3
-	$(PY) -m assist.bench.retention_eval --set zh-3
-	$(PY) -m assist.bench.retention_eval --set held-out-4
-	$(PY) -m assist.bench.retention_eval --set zh-4
-	$(PY) -m assist.bench.retention_tone --set tuning
-	$(PY) -m assist.bench.retention_tone --set held-out
+	for set in tuning held-out zh-tuning zh held-out-2 zh-2 held-out-3 zh-3 held-out-4 zh-4 held-out-5; do \
+		$(PY) -m assist.bench.retention_eval --set $$set || exit 1; done
+	for set in tuning held-out held-out-2 held-out-3 held-out-4 held-out-5 zh-tuning zh zh-2 zh-3 zh-4; do \
+		$(PY) -m assist.bench.retention_tone --set $$set || exit 1; done
 
 eval-kb: models
 	$(PY) -m assist.bench.kb --doc docs/knowledge-eval.md

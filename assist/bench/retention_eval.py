@@ -80,6 +80,8 @@ SETS = {
     # Fourth held-out sets, written after the third ones had been looked at.
     "held-out-4": EvalSet("held-out-4", DATA / "retention_calls_heldout4.yaml", {"customer": "kal", "agent": "rp-f2"}),
     "zh-4": EvalSet("zh-4", DATA / "retention_calls_zh4.yaml", {"customer": "zh-f2", "agent": "zh-m1"}, "zh"),
+    # Fifth, English: written after the fourth sets had been looked at.
+    "held-out-5": EvalSet("held-out-5", DATA / "retention_calls_heldout5.yaml", {"customer": "lan-f1", "agent": "rms"}),
 }
 SCRIPTS = SETS["tuning"].scripts
 
