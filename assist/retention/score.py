@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assist.errors import ConfigError
-from assist.retention.signs import CallFacts, Sign, loud_signs, quiet_signs, valuable_unresolved
+from assist.retention.signs import CallFacts, Sign, asked_to_leave, loud_signs, quiet_signs, valuable_unresolved
 
 DEFAULT_WEIGHTS = Path(__file__).with_name("default_weights.yaml")
 
@@ -37,6 +37,8 @@ class RiskWeights(BaseModel):
     value: _Value = Field(default_factory=_Value)
     # Segments whose unresolved calls are a sign of their own (valuable_unresolved).
     valuable_segments: list[str] = Field(default_factory=lambda: ["vip", "gold"])
+    # Knowledge-base intents that mean leaving, when they match the customer's first request.
+    churn_intents: list[str] = Field(default_factory=list)
 
 
 def load_weights(path: Path | None = None) -> RiskWeights:
@@ -84,9 +86,12 @@ def _weighted_sum(signs: tuple[Sign, ...], weights: RiskWeights) -> float:
 
 
 def assess(facts: CallFacts, weights: RiskWeights) -> Risk:
+    loud = loud_signs(facts)
+    if not any(s.kind in ("churn_words", "churn_considered") for s in loud):
+        loud += [s for s in [asked_to_leave(facts.view, weights.churn_intents)] if s is not None]
     signs = tuple(
         sorted(
-            loud_signs(facts)
+            loud
             + quiet_signs(facts, weights.repeat_window_days)
             + [s for s in [valuable_unresolved(facts, weights.valuable_segments)] if s is not None],
             key=lambda s: -weights.weights.get(s.kind, 0.0) * s.strength,

@@ -182,6 +182,21 @@ def loud_signs(facts: CallFacts) -> list[Sign]:
     return signs
 
 
+def asked_to_leave(view: CallView, churn_intents: Sequence[str]) -> Sign | None:
+    """The customer's first request matched an article about leaving (cancel service, switch
+    provider): the knowledge base's semantic match survives recognition errors that the churn
+    lexicon does not ("I want to leave Lumen" heard as "I want to lean human")."""
+    first = next((event for _, event in view.suggestions), None)
+    intent = str((first or {}).get("intent") or "")
+    trigger = (first or {}).get("trigger")
+    if intent not in churn_intents or not isinstance(trigger, Mapping) or trigger.get("utterance_id") is None:
+        return None
+    said = view.find("customer", int(trigger["utterance_id"]))
+    if said is None or about_an_add_on(_with_next(view, said), view.language):
+        return None
+    return Sign("churn_considered", 1.0, f"their first request was about: {intent}", (said.evidence(),))
+
+
 def valuable_unresolved(facts: CallFacts, segments: Sequence[str]) -> Sign | None:
     """A valuable customer (vip, gold) whose problem this call left unsolved: they are the ones a
     contact centre can least afford to lose, and polite ones leave without a word."""

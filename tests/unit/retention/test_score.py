@@ -195,6 +195,26 @@ def test_an_answer_split_at_its_pauses_is_one_answer_not_several_curt_ones() -> 
     assert "curt_answers" in kinds(assess(facts(call(curt, language="zh")), WEIGHTS))
 
 
+def _first_request(text: str, intent: str, last: str) -> list[dict[str, Any]]:
+    events = call([("customer", text, 0.0), ("agent", "Let me look at that for you.", 4.0), ("customer", last, 8.0)])
+    card = {"type": "suggestion", "intent": intent, "trigger": {"utterance_id": 0, "text": text}, "at_s": 2.0}
+    return [*events[:2], card, *events[2:]]
+
+
+def test_a_first_request_matched_to_leaving_counts_however_it_was_heard() -> None:
+    """The knowledge base matched "I want to leave Lumen", heard as "I want to lean human", to
+    cancel service: a switch considered, which a call that ends well takes back."""
+    heard = "I want to lean human. How much is that going to cost me?"
+    left_open = assess(facts(_first_request(heard, "cancel service", "Okay. Fine.")), WEIGHTS)
+    assert "churn_considered" in kinds(left_open) and left_open.at_risk
+    content = assess(facts(_first_request(heard, "cancel service", "Brilliant, that's sorted, cheers.")), WEIGHTS)
+    assert "churn_considered" in kinds(content) and not content.at_risk
+    add_on = _first_request("Can you cancel my Travel Pass?", "cancel service", "Okay. Fine.")
+    assert "churn_considered" not in kinds(assess(facts(add_on), WEIGHTS))
+    other = _first_request(heard, "explain bill", "Okay. Fine.")
+    assert "churn_considered" not in kinds(assess(facts(other), WEIGHTS))
+
+
 def test_an_escalation_that_leaves_the_problem_open_is_unresolved_too() -> None:
     turns = [
         ("customer", "The engineer was moved again, let me speak to your supervisor.", 0.0),
