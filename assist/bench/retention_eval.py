@@ -82,6 +82,8 @@ SETS = {
     "zh-4": EvalSet("zh-4", DATA / "retention_calls_zh4.yaml", {"customer": "zh-f2", "agent": "zh-m1"}, "zh"),
     # Fifth, English: written after the fourth sets had been looked at.
     "held-out-5": EvalSet("held-out-5", DATA / "retention_calls_heldout5.yaml", {"customer": "lan-f1", "agent": "rms"}),
+    # Sixth, English: written after the fifth had been looked at.
+    "held-out-6": EvalSet("held-out-6", DATA / "retention_calls_heldout6.yaml", {"customer": "us-f5", "agent": "awb"}),
 }
 SCRIPTS = SETS["tuning"].scripts
 
