@@ -208,18 +208,19 @@ def closing(view: CallView) -> Closing:
     return Closing("neither", None)
 
 
+def _agent_late(view: CallView, table: PatternTable) -> Utterance | None:
+    """The agent's last words in the second half of the call that match the table."""
+    half_s = view.duration_s / 2
+    found = [u for u in view.said_by("agent") if u.end_s > half_s and table.matches(u.normalized, view.language)]
+    return found[-1] if found else None
+
+
 def could_not_fix(view: CallView) -> Utterance | None:
     """The agent's last words saying the problem stays, in the second half of the call."""
-    half_s = view.duration_s / 2
-    said = [u for u in view.said_by("agent") if u.end_s > half_s]
-    found = [u for u in said if _CANNOT_FIX.matches(u.normalized, view.language)]
-    return found[-1] if found else None
+    return _agent_late(view, _CANNOT_FIX)
 
 
 def deferred(view: CallView) -> Utterance | None:
     """The agent's last words, in the second half of the call, handing the problem to a later
     step (a ticket, an investigation, a call back): the call itself did not solve it."""
-    half_s = view.duration_s / 2
-    said = [u for u in view.said_by("agent") if u.end_s > half_s]
-    found = [u for u in said if _DEFERRED.matches(u.normalized, view.language)]
-    return found[-1] if found else None
+    return _agent_late(view, _DEFERRED)
