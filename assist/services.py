@@ -67,6 +67,8 @@ class Services:
                 preload_multilingual=settings.preload_multilingual,
                 revise_turns=settings.stt_revise_turns,
                 revise_long_turns=settings.stt_revise_long_turns,
+                revise_windows=settings.stt_revise_windows,
+                turn_beam_size=settings.stt_turn_beam_size,
             )
         )
         if kb is not None:  # its prompts, and its languages' models loaded now, never on a first call

@@ -144,6 +144,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         settings = dataclasses.replace(settings, revise_turns=tuple(args.revise_turns))
     if args.revise_long_turns is not None:
         settings = dataclasses.replace(settings, revise_long_turns=tuple(args.revise_long_turns))
+    if args.revise_windows is not None:
+        settings = dataclasses.replace(settings, revise_windows=tuple(args.revise_windows))
+    if args.revision_beam is not None:
+        settings = dataclasses.replace(settings, turn_beam_size=args.revision_beam)
     service = SttService(dataclasses.replace(settings, workers=args.workers) if args.workers else settings)
     cache_path = args.out / "offline-cache.json"
     args.out.mkdir(parents=True, exist_ok=True)
@@ -242,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="languages whose long turns only are (default: the server's, en); '' for none",
     )
+    parser.add_argument(
+        "--revise-windows",
+        type=lambda s: [x for x in s.split(",") if x],
+        default=None,
+        help="languages whose finals are decoded again in windows across turns (default: the server's)",
+    )
+    parser.add_argument("--revision-beam", type=int, default=None, help="beam size of revision decodes")
     args = parser.parse_args(argv)
     results = asyncio.run(main_async(args))
     (args.out / "results.json").write_text(json.dumps(results, indent=1))

@@ -33,6 +33,16 @@ class TurnOptions:
     # was cut at a sentence end inside running speech, assist/stt/commit.py): what English
     # revisions are for, at a cost only long turns pay.
     long_turns_only: bool = False
+    # Context windows instead of turns: a speaker's finals across turns, the gaps between them
+    # left out, until they hold ``max_turn_s`` of audio, which is how the offline decoder hears a
+    # channel (Silero's speech chunks merged into 30 s windows). Each utterance then has the words
+    # around it for context, not just its own second or two. A window is due when full, or at the
+    # end of the call.
+    windows: bool = False
+
+
+#: English: windows of the speaker's speech across turns (docs/stt.md, "Context windows").
+WINDOW_OPTIONS = TurnOptions(windows=True)
 
 
 @dataclass(frozen=True)
@@ -61,23 +71,30 @@ class TurnCollector:
 
     def add(self, clause: Clause) -> None:
         """A final was published. A clause far from the turn's last one starts a new turn (the
-        old one is then due whatever the clock says)."""
+        old one is then due whatever the clock says); in window mode, one that would not fit."""
         if self._clauses:
             last = self._clauses[-1]
-            too_long = clause.end_s - self._clauses[0].start_s > self.options.max_turn_s
-            if clause.start_s - last.end_s > self.options.join_gap_s or too_long:
+            if self.options.windows:
+                held_s = sum(c.audio_s for c in self._clauses) + clause.audio_s  # overlaps counted twice: a bound
+                too_long, far = held_s > self.options.max_turn_s, False
+            else:
+                too_long = clause.end_s - self._clauses[0].start_s > self.options.max_turn_s
+                far = clause.start_s - last.end_s > self.options.join_gap_s
+            if far or too_long:
                 self._closed.append(self._clauses)
                 self._clauses = []
         self._clauses.append(clause)
 
     def due(self, position_s: float, speaking: bool, finals_pending: int) -> list[list[Clause]]:
         """Turns to decode again now: closed ones, and the open one once the speaker has been
-        quiet for ``end_after_s`` with no final of theirs still being decoded. Only turns of two
+        quiet for ``end_after_s`` with no final of theirs still being decoded (a window stays
+        open until full). Only turns of two
         clauses or more (a single clause was decoded with all its context already); with
         ``long_turns_only``, only those with a clause cut inside running speech."""
         due, self._closed = self._closed, []
         if (
             self._clauses
+            and not self.options.windows
             and not speaking
             and finals_pending == 0
             and position_s - self._clauses[-1].end_s >= self.options.end_after_s
@@ -127,3 +144,17 @@ def words_per_clause(words: Sequence[DecodedWord], offsets: Sequence[float]) -> 
         index = max(i for i, start in enumerate(offsets) if i == 0 or start <= middle)
         out[index].append(word)
     return out
+
+
+def settled_prefix(heard: Sequence[Sequence[DecodedWord]]) -> tuple[int, int | None]:
+    """Whisper may end a long window early (it stops at a repeated sentence, say) and leave the
+    clauses after it without words. Given the words each clause got, returns how many leading
+    clauses the decode may revise, and the clause a new decode of the rest should start at (None:
+    nothing left to decode again). The last clause with words before the first empty one is
+    decoded again with the rest: its words may be cut short. Every retry starts later, so a
+    window is decoded at most once per clause."""
+    first_empty = next((i for i, words in enumerate(heard) if not words), None)
+    if first_empty is None:
+        return len(heard), None
+    resume = max(first_empty - 1, 1)
+    return max(first_empty - 1, 0), resume if len(heard) - resume >= 2 else None

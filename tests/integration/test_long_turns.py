@@ -58,15 +58,16 @@ async def test_a_long_turn_gives_a_final_per_sentence_while_the_speaker_goes_on(
     assert all(s.final_latency_s is not None for s in scores if s.speaker == "customer")
 
 
-async def test_an_english_long_turn_is_decoded_again_whole_once_the_speaker_stops(
+async def test_an_english_long_turn_is_decoded_again_in_a_window_and_revised_in_place(
     stt_service: SttService, long_turn: Recording
 ) -> None:
-    """By default English revises only long turns (a sentence cut inside running speech): the
-    customer's turn gets revised finals, applied in place; the agent's short reply none."""
-    assert "en" in stt_service.settings.revise_long_turns and "en" not in stt_service.settings.revise_turns
+    """By default English decodes its finals again in windows of the speaker's speech (a long
+    turn's sentences, each decoded alone first, together): the customer's sentences get revised
+    finals, each replacing its own in place."""
+    assert "en" in stt_service.settings.revise_windows and "en" not in stt_service.settings.revise_turns
     events = await stream_recording(stt_service, long_turn, realtime=False)
     finals = [e for e in events if isinstance(e, FinalTranscript)]
     revised = [f for f in finals if f.revision > 0]
-    assert revised and all(f.speaker == "customer" for f in revised)
+    assert any(f.speaker == "customer" for f in revised)
     first = {f.utterance_id: f for f in finals if f.revision == 0}
     assert all((f.start_s, f.end_s) == (first[f.utterance_id].start_s, first[f.utterance_id].end_s) for f in revised)

@@ -129,13 +129,16 @@ async def test_a_revision_that_agrees_is_not_sent_again() -> None:
     service.close()
 
 
-class TurnEngine(ScriptedEngine):
-    """Two clauses of a turn: each decoded alone as ``alone`` says; decoded together, ``joined``
-    ((word, start in the second half or the first) pairs)."""
+Script = list[tuple[str, int, float]]  # (word, the clause it is said in, seconds into that clause)
 
-    def __init__(self, alone: list[str], joined: list[tuple[str, int, float]]) -> None:
+
+class TurnEngine(ScriptedEngine):
+    """Clauses of equal length: each decoded alone as ``alone`` says; decoded together, the next
+    of ``joined`` ((clauses in the decode, words) per decode)."""
+
+    def __init__(self, alone: list[str], *joined: tuple[int, Script]) -> None:
         super().__init__(_output("", None, 10.0), _output("", None, 30.0))
-        self.alone, self.joined = iter(alone), joined
+        self.alone, self.joined = iter(alone), iter(joined)
 
     def decode(self, items: Sequence[DecodeItem]) -> list[DecodeOutput]:
         outputs = []
@@ -143,10 +146,11 @@ class TurnEngine(ScriptedEngine):
             self.purposes.append(item.purpose)
             if item.purpose == "final":
                 outputs.append(_output(next(self.alone, "?"), None, 10.0))
-            elif item.purpose == "revision":
-                half_s = item.audio_s / 2  # the two clauses are the same length here
+            elif item.purpose == "turn":
+                parts, script = next(self.joined)
+                part_s = item.audio_s / parts
                 words = tuple(
-                    DecodedWord(w, half * half_s + at, half * half_s + at + 0.1, 0.9) for w, half, at in self.joined
+                    DecodedWord(w, part * part_s + at, part * part_s + at + 0.1, 0.9) for w, part, at in script
                 )
                 outputs.append(DecodeOutput(" ".join(w.text for w in words), -0.2, 0.01, 30.0, False, None, words))
             else:
@@ -154,13 +158,20 @@ class TurnEngine(ScriptedEngine):
         return outputs
 
 
-async def _two_clauses(engine: ScriptedEngine, language: str, revise_turns: tuple[str, ...] = ("zh",)):
-    """A customer says two clauses 0.45 s apart, then stops; the call ends. Its events."""
+async def _clauses(
+    engine: ScriptedEngine,
+    language: str,
+    revise_turns: tuple[str, ...] = ("zh",),
+    revise_windows: tuple[str, ...] = (),
+    clauses: int = 2,
+) -> list[FinalTranscript]:
+    """A customer says ``clauses`` clauses 0.45 s apart, then stops; the call ends. Its finals."""
     service = FakeService(engine)
     service._engines["base"] = engine
-    service.settings = SttSettings(calibrate=False, revise_turns=revise_turns)
+    service.settings = SttSettings(calibrate=False, revise_turns=revise_turns, revise_windows=revise_windows)
     call = service.new_call(f"{language}-1", language=language, clock=lambda: 0.0)
-    audio = np.concatenate([_call(0.5, 1.2, 0.0, seed=1), _call(0.45, 1.2, 2.0, seed=2)])
+    said = [_call(0.5, 1.2, 0.0, seed=1)] + [_call(0.45, 1.2, 0.0, seed=2 + n) for n in range(clauses - 2)]
+    audio = np.concatenate([*said, _call(0.45, 1.2, 2.0, seed=clauses)])
     for begin in range(0, len(audio), RATE_HZ // 10):
         await call.push("customer", audio[begin : begin + RATE_HZ // 10])
     events = [e for e in await _finish(call) if isinstance(e, FinalTranscript)]
@@ -172,15 +183,15 @@ async def _two_clauses(engine: ScriptedEngine, language: str, revise_turns: tupl
 
 async def test_a_mandarin_turn_is_decoded_again_as_a_whole_and_each_clause_revised_in_place() -> None:
     joined = [("喂，", 0, 0.2), ("你好。", 0, 0.5), ("我想问一下", 1, 0.1), ("我的账单。", 1, 0.6)]
-    engine = TurnEngine(["你好", "我想问一下我的单"], joined)
-    finals = await _two_clauses(engine, "zh")
+    engine = TurnEngine(["你好", "我想问一下我的单"], (2, joined))
+    finals = await _clauses(engine, "zh")
     assert [(f.utterance_id, f.revision, f.text) for f in finals if f.revision == 0] == [
         (0, 0, "你好"),
         (1, 0, "我想问一下我的单"),
     ]
     revised = {f.utterance_id: f for f in finals if f.revision == 1}
     assert revised[0].text == "喂，你好。" and revised[1].text == "我想问一下我的账单。"
-    assert engine.purposes.count("revision") == 1  # one decode for the turn
+    assert engine.purposes.count("turn") == 1  # one decode for the turn
     first = next(f for f in finals if f.utterance_id == 1 and f.revision == 0)
     assert (revised[1].start_s, revised[1].end_s) == (first.start_s, first.end_s)  # replaces it in place
 
@@ -189,15 +200,29 @@ SAID = [("I", 0, 0.2), ("tried", 0, 0.4), ("the", 0, 0.6), ("ATM.", 0, 0.8)]
 SAID += [("It", 1, 0.2), ("kept", 1, 0.4), ("my", 1, 0.6), ("bank", 1, 0.7), ("card.", 1, 0.8)]
 
 
-async def test_english_turns_of_clauses_ended_by_pauses_are_not_decoded_again_by_default() -> None:
-    engine = TurnEngine(["I tried the ATM.", "It kept my card"], SAID)
-    finals = await _two_clauses(engine, "en")
+async def test_english_turns_of_clauses_ended_by_pauses_are_not_decoded_again_as_turns() -> None:
+    engine = TurnEngine(["I tried the ATM.", "It kept my card"], (2, SAID))
+    finals = await _clauses(engine, "en")
     assert [f.revision for f in finals] == [0, 0]
-    assert "revision" not in engine.purposes
+    assert "turn" not in engine.purposes
 
 
 async def test_english_turn_revisions_when_configured_keep_the_spaces_between_words() -> None:
-    engine = TurnEngine(["I tried the ATM.", "It kept my card"], SAID)
-    finals = await _two_clauses(engine, "en", revise_turns=("en",))
+    engine = TurnEngine(["I tried the ATM.", "It kept my card"], (2, SAID))
+    finals = await _clauses(engine, "en", revise_turns=("en",))
     revised = [f for f in finals if f.revision == 1]
     assert [(f.utterance_id, f.text) for f in revised] == [(1, "It kept my bank card.")]
+
+
+async def test_a_window_the_decoder_ended_early_is_decoded_again_from_where_it_stopped() -> None:
+    """Whisper stops part way through a window (here after the first clause): the clauses it
+    left without words keep their finals until a decode of the rest hears them."""
+    first: Script = [("Hi,", 0, 0.2), ("I", 0, 0.5), ("tried", 0, 0.8)]
+    rest: Script = [("the", 0, 0.2), ("ATM.", 0, 0.6), ("It", 1, 0.2), ("kept", 1, 0.4), ("my", 1, 0.6)]
+    rest += [("bank", 1, 0.7), ("card.", 1, 0.8)]
+    engine = TurnEngine(["Hi I tried", "the 80M", "It kept my card"], (3, first), (2, rest))
+    finals = await _clauses(engine, "en", revise_windows=("en",), clauses=3)
+    assert engine.purposes.count("turn") == 2  # the window, then the two clauses it left
+    revised = {f.utterance_id: f.text for f in finals if f.revision == 1}
+    # The first clause, the only one heard before the stop, may have been cut short: it stands.
+    assert revised == {1: "the ATM.", 2: "It kept my bank card."}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from assist.stt.engine import DecodedWord
-from assist.stt.turns import Clause, TurnCollector, TurnOptions, joined_audio, words_per_clause
+from assist.stt.turns import Clause, TurnCollector, TurnOptions, joined_audio, settled_prefix, words_per_clause
 
 
 def clause(uid: int, start_s: float, end_s: float, *, cut: bool = False) -> Clause:
@@ -80,3 +80,27 @@ def test_words_go_back_to_the_clause_they_were_said_in() -> None:
     words = [DecodedWord(text, start, end, 0.9) for text, start, end in said]
     per = words_per_clause(words, offsets)
     assert [[w.text for w in ws] for ws in per] == [["你好，"], ["我想", "问一下。"]]
+
+
+def test_a_window_gathers_turns_until_it_holds_the_decoders_audio_and_waits_for_the_call_end() -> None:
+    windows = TurnCollector(TurnOptions(windows=True, max_turn_s=10.0))
+    for uid, start_s in enumerate([0.0, 5.0, 12.0, 20.0]):  # turns 3-4 s apart (the other speaker between)
+        windows.add(clause(uid, start_s, start_s + 2.0))
+    assert windows.due(30.0, speaking=False, finals_pending=0) == []  # 8 s held: not full, and quiet is no reason
+    windows.add(clause(4, 31.0, 34.0))  # would make 11 s: the first window closes without it
+    windows.add(clause(5, 35.0, 37.0))
+    [window] = windows.due(37.5, speaking=True, finals_pending=0)
+    assert [c.utterance_id for c in window] == [0, 1, 2, 3]
+    assert windows.holds(4) and not windows.holds(3)
+    assert [[c.utterance_id for c in w] for w in windows.flush()] == [[4, 5]]  # the rest at the end of the call
+
+
+def test_a_decode_that_stopped_early_settles_the_clauses_before_it_and_decodes_the_rest_again() -> None:
+    word = DecodedWord("x", 0.0, 0.1, 0.9)
+    assert settled_prefix([[word], [word], [word]]) == (3, None)  # every clause heard
+    assert settled_prefix([[word], [word], [word], [], []]) == (2, 2)  # the last heard one goes again
+    assert settled_prefix([[word], [], [word], []]) == (0, 1)  # no progress from 0: start after it
+    assert settled_prefix([[], [word], [word]]) == (0, 1)
+    assert settled_prefix([[word], [word], []]) == (1, 1)  # the last heard one and the one it left
+    assert settled_prefix([[word], [], []]) == (0, 1)
+    assert settled_prefix([[], []]) == (0, None)  # one clause left: decoded alone already
