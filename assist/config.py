@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     stt_revise_long_turns: tuple[str, ...] = ("en",)
     # ... every final of these, in windows of the speaker's speech across turns, as the offline
     # decoder hears a channel (docs/stt.md, "Context windows"); these take precedence.
-    stt_revise_windows: tuple[str, ...] = ("en",)
+    stt_revise_windows: tuple[str, ...] = ("en", "zh")
     stt_turn_beam_size: int = Field(5, ge=1, le=10)  # beam of those decodes (off the latency path)
 
     # Capacity and back-pressure

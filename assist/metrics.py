@@ -47,6 +47,11 @@ class _SchedulerCollector(Collector):
         yield CounterMetricFamily(
             "assist_stt_interims_thinned", "Interim decodes skipped under load", value=stats.interims_thinned
         )
+        yield CounterMetricFamily(
+            "assist_stt_revisions_shed",
+            "Turns and windows not decoded again because the decoders were behind",
+            value=stats.revisions_shed,
+        )
         yield CounterMetricFamily("assist_stt_decode_batches", "Decode batches run", value=stats.batches)
         yield CounterMetricFamily("assist_stt_decode_errors", "Decode batches that failed", value=stats.errors)
 

@@ -57,6 +57,7 @@ class QueueStats:
     submitted: int = 0
     finals_done: int = 0
     revisions_done: int = 0
+    revisions_shed: int = 0  # turns and windows not decoded again: the decoders were behind
     interims_done: int = 0
     interims_superseded: int = 0
     interims_stale: int = 0
@@ -86,6 +87,10 @@ class JobQueue:
     @property
     def depth_finals(self) -> int:
         return len(self._finals)
+
+    @property
+    def depth_revisions(self) -> int:
+        return len(self._revisions)
 
     def final_wait_s(self, now: float) -> float:
         """How long the oldest queued final has waited: how far behind the decoders are."""
@@ -187,6 +192,15 @@ class DecodeScheduler:
     def depth(self) -> int:
         with self._cond:
             return len(self._queue)
+
+    def take_optional(self, max_backlog: int) -> bool:
+        """May optional work (a turn or window decoded again) be queued now? Not while ``max_backlog``
+        revisions already wait: the decoders are behind, and the fast finals stand (counted as shed)."""
+        with self._cond:
+            if self._queue.depth_revisions < max_backlog:
+                return True
+            self._queue.stats.revisions_shed += 1
+            return False
 
     def submit(
         self, kind: JobKind, stream_key: Hashable, item: DecodeItem, model: str

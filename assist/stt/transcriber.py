@@ -96,8 +96,11 @@ class SttSettings:
     # ... and languages whose finals are decoded again in windows of the speaker's speech across
     # turns, as the offline decoder hears a channel (assist/stt/turns.py); these take precedence.
     # English: the re-voiced calls came from 4-12 points behind offline to within 0-4.
-    revise_windows: tuple[str, ...] = ("en",)
+    revise_windows: tuple[str, ...] = ("en", "zh")
     turn_beam_size: int = 5  # turns and windows decoded again with beam search, as offline
+    # Turns and windows are optional work: when this many revisions already wait for a decoder
+    # (a machine at capacity), the next is not queued and its fast finals stand.
+    max_revision_backlog: int = 8
 
 
 class SttService:
@@ -379,6 +382,11 @@ class CallTranscriber:
 
     def _submit_turn(self, speaker: Speaker, turn: list[Clause]) -> None:
         """The clauses of a turn decoded again as one piece of audio (off the latency path)."""
+        if not self._service.scheduler.take_optional(self._service.settings.max_revision_backlog):
+            for clause in turn:  # shed: their fast finals stand, and nothing will revise them now
+                self._revising.discard((speaker, clause.utterance_id))
+                self._latest.pop((speaker, clause.utterance_id), None)
+            return
         self._revising.update((speaker, clause.utterance_id) for clause in turn)
         audio, boundaries, origins = joined_audio(turn)
         item = DecodeItem(audio=audio, language=self.language, want_words=True, purpose="turn")

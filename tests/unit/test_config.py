@@ -18,7 +18,7 @@ def test_turn_revision_languages_come_from_json_lists(monkeypatch: pytest.Monkey
 
 def test_window_revisions_and_their_beam_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     defaults = Settings()
-    assert defaults.stt_revise_windows == ("en",) and defaults.stt_turn_beam_size == 5
+    assert defaults.stt_revise_windows == ("en", "zh") and defaults.stt_turn_beam_size == 5
     monkeypatch.setenv("ASSIST_STT_REVISE_WINDOWS", "[]")
     monkeypatch.setenv("ASSIST_STT_TURN_BEAM_SIZE", "1")
     settings = Settings()

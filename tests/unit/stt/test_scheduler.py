@@ -438,3 +438,21 @@ def test_caller_cancelled_job_is_skipped(make_scheduler):
     running.result(timeout=WAIT_S)
     assert _text(kept) == "samples=300"
     assert engine.batches == [[100], [300]]  # the cancelled job never reaches the engine
+
+
+def test_optional_revisions_are_shed_while_the_decoders_are_behind(make_scheduler):
+    """Turns and windows decoded again are optional: with a backlog of them waiting, the next is
+    refused (and counted) rather than queued behind it; finals are never refused."""
+    engine = FakeEngine(hold=True)
+    scheduler = make_scheduler(engine, workers=1)
+    busy = scheduler.submit("final", "a", _item(), "fake")
+    assert engine.entered.wait(WAIT_S)  # the only worker is inside a decode
+    waiting = []
+    while scheduler.take_optional(2):
+        waiting.append(scheduler.submit("revision", "a", _item(3_200), "fake"))
+        assert len(waiting) <= 2
+    assert len(waiting) == 2 and scheduler.stats.revisions_shed == 1
+    scheduler.submit("final", "b", _item(), "fake")  # finals still go in
+    engine.release.set()
+    assert _text(busy) == "samples=1600" and all(_text(f) == "samples=3200" for f in waiting)
+    assert scheduler.take_optional(2)  # caught up

@@ -164,11 +164,17 @@ async def _clauses(
     revise_turns: tuple[str, ...] = ("zh",),
     revise_windows: tuple[str, ...] = (),
     clauses: int = 2,
+    max_revision_backlog: int = 8,
 ) -> list[FinalTranscript]:
     """A customer says ``clauses`` clauses 0.45 s apart, then stops; the call ends. Its finals."""
     service = FakeService(engine)
     service._engines["base"] = engine
-    service.settings = SttSettings(calibrate=False, revise_turns=revise_turns, revise_windows=revise_windows)
+    service.settings = SttSettings(
+        calibrate=False,
+        revise_turns=revise_turns,
+        revise_windows=revise_windows,
+        max_revision_backlog=max_revision_backlog,
+    )
     call = service.new_call(f"{language}-1", language=language, clock=lambda: 0.0)
     said = [_call(0.5, 1.2, 0.0, seed=1)] + [_call(0.45, 1.2, 0.0, seed=2 + n) for n in range(clauses - 2)]
     audio = np.concatenate([*said, _call(0.45, 1.2, 2.0, seed=clauses)])
@@ -226,3 +232,10 @@ async def test_a_window_the_decoder_ended_early_is_decoded_again_from_where_it_s
     revised = {f.utterance_id: f.text for f in finals if f.revision == 1}
     # The first clause, the only one heard before the stop, may have been cut short: it stands.
     assert revised == {1: "the ATM.", 2: "It kept my bank card."}
+
+
+async def test_a_window_is_shed_when_the_decoders_are_behind_and_its_finals_stand() -> None:
+    engine = TurnEngine(["I tried the ATM.", "It kept my card"], (2, SAID))
+    finals = await _clauses(engine, "en", revise_windows=("en",), max_revision_backlog=0)  # always behind
+    assert [(f.revision, f.text) for f in finals] == [(0, "I tried the ATM."), (0, "It kept my card")]
+    assert "turn" not in engine.purposes  # and nothing is left held (checked in _clauses)
