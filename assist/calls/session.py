@@ -405,7 +405,14 @@ class CallSession:
         speaker, text = str(message["speaker"]), str(message["text"])
         language = str(message.get("language") or self._transcriber.language)
         if message["type"] == "final":
-            result = self.redaction.redact(speaker, text, language=language)
+            utterance_id = message.get("utterance_id")
+            result = self.redaction.redact(
+                speaker,
+                text,
+                language=language,
+                utterance_id=int(utterance_id) if utterance_id is not None else None,
+                revision=int(message.get("revision") or 0),
+            )
         else:
             result = self.redaction.redact_interim(speaker, text, language=language)
         if not result.redactions:

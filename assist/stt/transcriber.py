@@ -442,8 +442,8 @@ class CallTranscriber:
         for clause, words, origin in zip(turn[:settled], heard, origins, strict=False):
             shown = self._latest.get((speaker, clause.utterance_id))
             text = (" " if self.language not in UNSPACED_LANGUAGES else "").join(w.text.strip() for w in words).strip()
-            if self._script is not None:
-                text = numbers_as_digits(text)
+            if self._script is not None:  # again on the whole clause: word by word loses phrases (周二 → 週二)
+                text = numbers_as_digits(to_script(text, self._script))
             if shown is None or shown.revision > 0 or normalized_words(text) == normalized_words(shown.text):
                 continue  # unchanged, or already revised on the whole window (a loop)
             revised = dataclasses.replace(
@@ -452,8 +452,8 @@ class CallTranscriber:
                 words=tuple(
                     Word(
                         text=w.text,
-                        start_s=round(min(max(clause.start_s + w.start_s - origin, clause.start_s), clause.end_s), 3),
-                        end_s=round(min(max(clause.start_s + w.end_s - origin, clause.start_s), clause.end_s), 3),
+                        start_s=round(min(max(clause.start_s + w.start_s - origin, shown.start_s), shown.end_s), 3),
+                        end_s=round(min(max(clause.start_s + w.end_s - origin, shown.start_s), shown.end_s), 3),
                         confidence=round(w.probability, 3),
                     )
                     for w in words

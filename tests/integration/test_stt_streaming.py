@@ -16,6 +16,7 @@ from whisper_normalizer.english import EnglishTextNormalizer
 from assist.audio.codec import AudioFormat
 from assist.audio.frontend import CallAudio
 from assist.bench.reference import wire_roundtrip
+from assist.bench.scoring import settled_finals
 from assist.errors import UnsupportedFormatError
 from assist.events import SPEAKERS, FinalTranscript, TranscriptEvent
 from assist.stt.filestream import stream_file
@@ -57,7 +58,7 @@ async def test_stereo_call_matches_offline_transcript(stt_service: SttService, s
     heard16 = wire_roundtrip(audio16, "pcmu", 8000)
     for channel, speaker in enumerate(SPEAKERS):
         reference = " ".join(s["text"] for s in annotation["segments"] if s["speaker"] == speaker)
-        streamed = " ".join(e.text for e in finals(events, speaker))
+        streamed = " ".join(e.text for e in settled_finals(events) if e.speaker == speaker)  # revisions applied
         offline = engine.transcribe_offline(np.ascontiguousarray(heard16[:, channel]))
         # Two words in 33 (7 %): a lone "my" between the agent's turns is heard as "Bye." without
         # the context the whole-recording reference has.

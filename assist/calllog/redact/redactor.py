@@ -23,16 +23,19 @@ INTERIM_MASK_DIGITS = 4
 _OPEN_KIND = "account"  # the placeholder an open digit run shows until the final judges it
 
 
-def _open_runs(runs: Sequence[Run], hits: Sequence[Hit]) -> list[Hit]:
-    """Digit runs of an interim that no rule claimed, long enough to be part of something."""
+REVISION_MASK_DIGITS = 3  # a revision of a masked final: shorter runs than an interim's
+
+
+def _open_runs(runs: Sequence[Run], hits: Sequence[Hit], *, min_digits: int, kind: str) -> list[Hit]:
+    """Digit runs that no rule claimed, long enough to be part of something."""
     found: list[Hit] = []
     for run in runs:
         items = [it for it in run.items if it.kind == "num"]
-        if not items or digit_count(items) < INTERIM_MASK_DIGITS:
+        if not items or digit_count(items) < min_digits:
             continue
         start, end = items[0].start, items[-1].end
         if not any(s < end and start < e for s, e, _ in hits):
-            found.append((start, end, _OPEN_KIND))
+            found.append((start, end, kind))
     return found
 
 
@@ -55,14 +58,32 @@ class CallRedactor:
     def __init__(self, kinds: frozenset[str]) -> None:
         self._kinds = kinds
         self._turns: deque[Turn] = deque(maxlen=CONTEXT_TURNS)
+        # Per final (speaker, utterance id): the context it was redacted in and the kinds it masked,
+        # for a revision that arrives later (a context window is decoded again up to a minute on).
+        self._finals: dict[tuple[str, int], tuple[tuple[Turn, ...], tuple[str, ...]]] = {}
 
-    def redact(self, speaker: str, text: str, *, language: str = "en") -> Redacted:
+    def redact(
+        self, speaker: str, text: str, *, language: str = "en", utterance_id: int | None = None, revision: int = 0
+    ) -> Redacted:
         """Redact a final utterance and remember its context for the next ones.
+
+        A revision (``revision`` > 0 of a final redacted here before) is read in the context its
+        first version was, not the call's latest, and does not move the context on; and where the
+        first version masked something, any digit run of three or more the rules leave in the
+        revision is masked as that kind too: a mended transcript must not reveal what the first
+        one hid (an ID's last four heard as three digits, say).
 
         ``language`` is accepted for symmetry with the transcriber; the rules read both scripts whatever it says,
         because calls switch language and Whisper's tag on a short utterance is often wrong.
         """
-        redacted, mentions = self._redact(text)
+        key = (speaker, utterance_id) if utterance_id is not None else None
+        if revision and key in self._finals:
+            context, masked = self._finals[key]
+            return self._redact(text, context, revision_of=masked)[0]
+        context = tuple(self._turns)
+        redacted, mentions = self._redact(text, context)
+        if key is not None:
+            self._finals[key] = (context, tuple(r.kind for r in redacted.redactions))
         self._turns.append(Turn(speaker, mentions))
         return redacted
 
@@ -71,13 +92,15 @@ class CallRedactor:
         and any other run of ``INTERIM_MASK_DIGITS`` or more digits is masked while the utterance
         is open (it may be the start of a card whose keyword was misheard, or whose last digits
         are still to come); the final judges it. The context does not move on."""
-        return self._redact(text, strict=True)[0]
+        return self._redact(text, tuple(self._turns), strict=True)[0]
 
-    def _redact(self, text: str, *, strict: bool = False) -> tuple[Redacted, dict[str, int]]:
+    def _redact(
+        self, text: str, context: Sequence[Turn], *, strict: bool = False, revision_of: Sequence[str] = ()
+    ) -> tuple[Redacted, dict[str, int]]:
         here = find_mentions(text)
 
         def rank_at(start: int, end: int) -> list[str]:
-            return rank(here, self._turns, start, end)
+            return rank(here, context, start, end)
 
         patterns = pattern_hits(text, set(rank_at(0, 0)))
         hits = list(patterns)
@@ -90,7 +113,9 @@ class CallRedactor:
                 mentions[kind] = max(start, mentions.get(kind, start))
         hits = [h for h in hits if h[2] in self._kinds]
         if strict:
-            hits += _open_runs(runs, hits)
+            hits += _open_runs(runs, hits, min_digits=INTERIM_MASK_DIGITS, kind=_OPEN_KIND)
+        if revision_of:
+            hits += _open_runs(runs, hits, min_digits=REVISION_MASK_DIGITS, kind=revision_of[0])
         return _build(text, sorted(hits)), mentions
 
 

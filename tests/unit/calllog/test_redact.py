@@ -199,6 +199,26 @@ def test_the_last_four_of_a_chinese_id_in_context():
     assert found(one("上个月多扣了86美元，2025年12月3号")) == []  # amounts and dates stay
 
 
+def test_a_late_revision_is_read_in_its_first_versions_context_and_hides_what_it_hid():
+    """A context window revises a final up to a minute later: the agent's question is no longer
+    among the last utterances, and the mended text may hear the ID's tail as three digits."""
+    call = Redactor().new_call()
+    call.redact("agent", "请报一下机主姓名和身份证后四位。", utterance_id=4)
+    assert found(call.redact("customer", "我叫刘洋，后四位是5290。", utterance_id=3)) == ["national_id"]
+    for n in range(5, 9):  # the call goes on
+        call.redact("agent", "好的，我帮您查一下。", utterance_id=n)
+    revised = call.redact("customer", "我叫刘洋，后4位是520，", utterance_id=3, revision=1)
+    assert found(revised) == ["national_id"] and "520" not in revised.text
+    # The revision did not move the call's context on: a bare number now is not an ID's tail.
+    assert found(call.redact("customer", "123", utterance_id=9)) == []
+
+
+def test_a_revision_of_a_final_that_masked_nothing_gets_the_ordinary_rules():
+    call = Redactor().new_call()
+    call.redact("customer", "Room one two three please", utterance_id=0)
+    assert found(call.redact("customer", "Room 123 please", utterance_id=0, revision=1)) == []
+
+
 def test_three_digits_without_context_are_left_alone():
     assert found(one("one two three")) == []
     assert found(one("Room 123 please")) == []
