@@ -206,6 +206,10 @@ class WhisperEngine:
         }[item.purpose]
         return policy.window_s(item.audio_s)
 
+    def beam_size(self, item: DecodeItem) -> int:
+        """Beam search where it is off the latency path (a turn or window decoded again)."""
+        return self.options.turn_beam_size if item.purpose == "turn" else self.options.beam_size
+
     def tokenizer(self, language: str) -> Tokenizer:
         key = language if self.multilingual else "en"
         with self._lock:
@@ -277,9 +281,9 @@ class WhisperEngine:
     def decode(self, items: Sequence[DecodeItem]) -> list[DecodeOutput]:
         """Decode a batch. Items may differ in length, purpose and language; they are grouped here."""
         outputs: list[DecodeOutput | None] = [None] * len(items)
-        groups: dict[tuple[float, str, bool], list[int]] = {}
+        groups: dict[tuple[float, str, int], list[int]] = {}
         for index, item in enumerate(items):
-            key = (self.window_s(item), item.language if self.multilingual else "en", item.purpose == "turn")
+            key = (self.window_s(item), item.language if self.multilingual else "en", self.beam_size(item))
             groups.setdefault(key, []).append(index)
         for (window_s, language, _), indices in groups.items():
             group = [items[i] for i in indices]
@@ -343,7 +347,7 @@ class WhisperEngine:
         results = self._model.model.generate(
             encoded,
             [prompt] * len(items),
-            beam_size=self.options.turn_beam_size if items[0].purpose == "turn" else self.options.beam_size,
+            beam_size=self.beam_size(items[0]),  # one per group (decode() groups by it)
             max_length=min(448, len(prompt) + textguard.max_new_tokens(longest_s) + TIMESTAMP_ALLOWANCE),
             return_scores=True,
             return_no_speech_prob=True,

@@ -41,7 +41,7 @@ class TurnOptions:
     windows: bool = False
 
 
-#: English: windows of the speaker's speech across turns (docs/stt.md, "Context windows").
+#: Windows of the speaker's speech across turns (English and Mandarin by default) (docs/stt.md, "Context windows").
 WINDOW_OPTIONS = TurnOptions(windows=True)
 
 
