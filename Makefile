@@ -89,9 +89,9 @@ bench-robust: corpus
 # held-out sets (written apart, other voices; English and Chinese), then words against VADER
 # (about 45 min).
 eval-retention: models system-deps
-	for set in tuning held-out zh-tuning zh held-out-2 zh-2 held-out-3 zh-3 held-out-4 zh-4 held-out-5 held-out-6; do \
+	for set in tuning held-out zh-tuning zh held-out-2 zh-2 held-out-3 zh-3 held-out-4 zh-4 held-out-5 held-out-6 held-out-7; do \
 		$(PY) -m assist.bench.retention_eval --set $$set || exit 1; done
-	for set in tuning held-out held-out-2 held-out-3 held-out-4 held-out-5 held-out-6 zh-tuning zh zh-2 zh-3 zh-4; do \
+	for set in tuning held-out held-out-2 held-out-3 held-out-4 held-out-5 held-out-6 held-out-7 zh-tuning zh zh-2 zh-3 zh-4; do \
 		$(PY) -m assist.bench.retention_tone --set $$set || exit 1; done
 
 eval-kb: models

@@ -104,7 +104,8 @@ class Services:
             max_final_wait_s=settings.max_final_wait_s,
         )
         after_finish: list[Callable[[CallStore, str], object]] = [
-            RetentionAssessor.for_knowledge_base(settings.kb_dir)  # a bad weights file stops the start
+            # A bad weights file stops the start.
+            RetentionAssessor.for_knowledge_base(settings.kb_dir, guidance.intent_of if guidance is not None else None)
         ]
         webhook = None
         if settings.retention_webhook_url:

@@ -41,6 +41,7 @@ from assist.bench.launcher import ServerOptions, ServerProcess
 from assist.bench.voices import RATE_HZ, synthesize, voice
 from assist.bench.zh_voice import ZH_VOICES_BY_NAME, synthesize_zh
 from assist.calllog.store import open_store
+from assist.guidance.engine import GuidanceService
 from assist.qa.summary import summarize
 from assist.retention.service import RetentionAssessor
 
@@ -84,6 +85,8 @@ SETS = {
     "held-out-5": EvalSet("held-out-5", DATA / "retention_calls_heldout5.yaml", {"customer": "lan-f1", "agent": "rms"}),
     # Sixth, English: written after the fifth had been looked at.
     "held-out-6": EvalSet("held-out-6", DATA / "retention_calls_heldout6.yaml", {"customer": "us-f5", "agent": "awb"}),
+    # Seventh, English: written after the sixth had been looked at, the first streamed with context windows.
+    "held-out-7": EvalSet("held-out-7", DATA / "retention_calls_heldout7.yaml", {"customer": "kal", "agent": "us-f5"}),
 }
 SCRIPTS = SETS["tuning"].scripts
 
@@ -145,10 +148,11 @@ async def stream_all(http: str, calls: list[dict[str, Any]], chosen: EvalSet, sp
         )
 
 
-def assess_on_their_days(database_url: str, data_dir: Path, calls: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def assess_on_their_days(
+    database_url: str, data_dir: Path, calls: list[dict[str, Any]], assessor: RetentionAssessor
+) -> dict[str, dict[str, Any]]:
     store = open_store(database_url, data_dir)
     now = time.time()
-    assessor = RetentionAssessor()
     found: dict[str, dict[str, Any]] = {}
     with store._tx() as cur:  # the evaluation's own rewrite of history, not a product operation
         cur.execute("DELETE FROM risk_assessments")
@@ -241,18 +245,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="assist-retention-") as tmp:
         data = Path(tmp)
         database = data / "eval.db"
+        kb = knowledge_base(data)
         if args.reuse and kept.exists():
             shutil.copy(kept, database)
         else:
             for call in calls:
                 render(call, chosen.voices)
-            options = ServerOptions(
-                kb_dir=knowledge_base(data), extra_env={"ASSIST_DATABASE_URL": f"sqlite:///{database}"}
-            )
+            options = ServerOptions(kb_dir=kb, extra_env={"ASSIST_DATABASE_URL": f"sqlite:///{database}"})
             with ServerProcess(options, data / "server.log") as target:
                 asyncio.run(stream_all(target.http, calls, chosen, args.speed))
             keep(database, kept)
-        found = assess_on_their_days(f"sqlite:///{database}", data, calls)
+        # As the server assesses: the knowledge base reads the customer's first request again.
+        assessor = RetentionAssessor(intent_of=GuidanceService(kb, data / "kb-cache").intent_of)
+        found = assess_on_their_days(f"sqlite:///{database}", data, calls, assessor)
     result = {"set": chosen.name, "voices": chosen.voices, **report(calls, found, segments)}
     out = args.out or REPO_ROOT / "bench-results" / f"retention-eval-{chosen.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

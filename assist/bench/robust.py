@@ -107,6 +107,8 @@ async def run_set(
         "audio_s": round(audio_s, 1),
         "wer_streaming": wer(refs, hyps),
         "wer_offline": wer(refs, offs),
+        "wer_streaming_digits": wer(refs, hyps, split_digits=True),
+        "wer_offline_digits": wer(refs, offs, split_digits=True),
         "final_p50_s": percentile(latencies, 50),
         "final_p95_s": percentile(latencies, 95),
         "utterances": total,
@@ -195,16 +197,23 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "One call at a time, faster than real time; a final's latency is the endpointer's delay plus the time "
         "its decode took (one call on a quiet machine). Offline = the same model on the same degraded audio, "
         "whole channel at once, beam 5, temperature 0, Silero VAD (the accuracy ceiling, the same every run). Held-out voices were never used to choose a setting.",
+        "WER after Whisper's English normaliser; *digits one by one*: the same with every digit a word of its own, "
+        'so that an account number heard right but grouped otherwise ("715 1 3" for "seven one five one '
+        'three") is not scored as errors (assist/bench/scoring.py, `digits_one_by_one`).',
         "",
-        "| condition | set | audio | WER streaming | WER offline | distance | final p50 | final p95 | lost | words outside speech | revisions | CPU core-s per call-s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| condition | set | audio | WER streaming | WER offline | distance | distance, digits one by one "
+        "| final p50 | final p95 | lost | words outside speech | revisions | CPU core-s per call-s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
         distance = (row["wer_streaming"] - row["wer_offline"]) * 100
+        digits = row.get("wer_streaming_digits")
+        by_digit = f"{(digits - row['wer_offline_digits']) * 100:+.1f}" if digits is not None else "n/a"
         lost = f"{row['lost_utterances']} of {row['utterances']}" if row["utterances"] else "n/a"
         lines.append(
             f"| {row['condition']} | {row['set']} | {row['audio_s'] / 60:.1f} min | {fmt_pct(row['wer_streaming'])} | "
-            f"{fmt_pct(row['wer_offline'])} | {distance:+.1f} | {fmt_s(row['final_p50_s'])} | {fmt_s(row['final_p95_s'])} | "
+            f"{fmt_pct(row['wer_offline'])} | {distance:+.1f} | {by_digit} | {fmt_s(row['final_p50_s'])} | "
+            f"{fmt_s(row['final_p95_s'])} | "
             f"{lost} | {row['words_in_silence']} | {row['revisions']} of {row['finals']} | "
             f"{row['cpu_core_s_per_call_s']:.3f} |"
         )

@@ -59,13 +59,33 @@ def error_unit(references: Iterable[str]) -> str:
     return "CER" if any(is_chinese(r) for r in references) else "WER"
 
 
-def wer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+_BETWEEN_DIGITS = re.compile(r"(?<=\d)(?=\d)")
+
+
+def digits_one_by_one(normalised: str) -> str:
+    """Every digit a token of its own. Whisper's normaliser joins spoken digits into one number
+    ("seven one five one three" → 71513) but leaves a decode's grouping as written ("715 1 3"
+    → "715 one 3"), so one account number read out digit by digit scores as 8 errors for how
+    the digits were grouped, not which were heard. The normaliser also writes a lone "1" as
+    "one"; between digits it is put back."""
+    tokens = _BETWEEN_DIGITS.sub(" ", normalised).split()
+    digit = [token.isdigit() for token in tokens]
+    return " ".join(
+        "1" if token == "one" and ((i > 0 and digit[i - 1]) or (i + 1 < len(tokens) and digit[i + 1])) else token
+        for i, token in enumerate(tokens)
+    )
+
+
+def wer(references: Sequence[str], hypotheses: Sequence[str], *, split_digits: bool = False) -> float:
     """Corpus WER after Whisper's English normaliser on both sides; for Chinese references, the
-    character error rate (CER) after ``normalise_chinese``."""
+    character error rate (CER) after ``normalise_chinese``. ``split_digits``: digits counted one
+    by one (``digits_one_by_one``), so how a number was grouped is not an error."""
     pairs = [
         (normalise(r), normalise_chinese(h) if is_chinese(r) else normalise(h))
         for r, h in zip(references, hypotheses, strict=True)
     ]
+    if split_digits:
+        pairs = [(digits_one_by_one(r), digits_one_by_one(h)) for r, h in pairs]
     pairs = [(r, h) for r, h in pairs if r.strip()]
     if not pairs:
         return 0.0

@@ -112,6 +112,12 @@ class GuidanceService:
             "loaded_at": current.loaded_at,
         }
 
+    def intent_of(self, text: str, language: str) -> str | None:
+        """The intent of the article a final saying this would put on screen (the threshold the
+        live cards use), None when nothing would show. For reading a call again after it ended."""
+        hits = self._current.matcher.match(text, language=language, k=1)
+        return hits[0].article.intent if hits else None
+
     def lookup(self, number: str | None) -> CustomerProfile | None:
         return self._current.directory.lookup(number)
 

@@ -14,7 +14,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assist.errors import ConfigError
-from assist.retention.signs import CallFacts, Sign, asked_to_leave, loud_signs, quiet_signs, valuable_unresolved
+from assist.retention.signs import (
+    CallFacts,
+    IntentOf,
+    Sign,
+    asked_to_leave,
+    loud_signs,
+    quiet_signs,
+    valuable_unresolved,
+)
 
 DEFAULT_WEIGHTS = Path(__file__).with_name("default_weights.yaml")
 
@@ -85,10 +93,12 @@ def _weighted_sum(signs: tuple[Sign, ...], weights: RiskWeights) -> float:
     return sum(w for w in added if w > 0) - min(against, offsettable)
 
 
-def assess(facts: CallFacts, weights: RiskWeights) -> Risk:
+def assess(facts: CallFacts, weights: RiskWeights, intent_of: IntentOf | None = None) -> Risk:
+    """``intent_of``: the knowledge base's matcher, to read the customer's first request again
+    from the transcript as it stands (without it, the first live card stands for it)."""
     loud = loud_signs(facts)
     if not any(s.kind in ("churn_words", "churn_considered") for s in loud):
-        loud += [s for s in [asked_to_leave(facts.view, weights.churn_intents)] if s is not None]
+        loud += [s for s in [asked_to_leave(facts.view, weights.churn_intents, intent_of)] if s is not None]
     signs = tuple(
         sorted(
             loud

@@ -10,18 +10,19 @@ from pathlib import Path
 from assist.calllog.store import CallStore
 from assist.qa.callview import call_view
 from assist.retention.score import Risk, RiskWeights, assess, load_weights
-from assist.retention.signs import CallFacts, EarlierCall
+from assist.retention.signs import CallFacts, EarlierCall, IntentOf
 
 
 class RetentionAssessor:
-    def __init__(self, weights: RiskWeights | None = None) -> None:
+    def __init__(self, weights: RiskWeights | None = None, intent_of: IntentOf | None = None) -> None:
         self.weights = weights or load_weights()
+        self.intent_of = intent_of  # the knowledge base's matcher (GuidanceService.intent_of)
 
     @classmethod
-    def for_knowledge_base(cls, kb_dir: Path | None) -> RetentionAssessor:
+    def for_knowledge_base(cls, kb_dir: Path | None, intent_of: IntentOf | None = None) -> RetentionAssessor:
         """The knowledge base's retention.yaml when it has one, else the packaged weights."""
         own = kb_dir / "retention.yaml" if kb_dir is not None else None
-        return cls(load_weights(own if own is not None and own.exists() else None))
+        return cls(load_weights(own if own is not None and own.exists() else None), intent_of)
 
     def __call__(self, store: CallStore, call_id: str) -> Risk | None:
         return self.assess_stored(store, call_id)
@@ -53,7 +54,7 @@ class RetentionAssessor:
             earlier=earlier,
             profile=call.get("caller") or {},
         )
-        risk = assess(facts, self.weights)
+        risk = assess(facts, self.weights, self.intent_of)
         row = {
             "score": risk.score,
             "value": risk.value,

@@ -14,7 +14,7 @@ solved nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,11 @@ CURT_WORDS = 2  # an answer this short (words; Chinese: 4 characters) is curt
 CURT_MIN_ANSWERS = 3  # ... and it takes this many curt answers in the second half
 LONG_PAUSE_S = 4.0  # the customer took this long to answer the agent
 SAME_QUESTION = 0.6  # share of a question's words found again in a later one
+FIRST_REQUEST_UTTERANCES = 4  # the customer's request is among their first few utterances
+SHORT_REQUEST_WORDS = 5  # a shorter one is matched with the one before (as the live cards are)
+
+#: The knowledge base's intent for what a customer said (text, language), None below its threshold.
+IntentOf = Callable[[str, str], str | None]
 
 _QUESTION = re.compile(
     r"\?|？|吗|呢|怎么|为什么|什么|多少|\b(how|why|what|when|where|can|could|will|is|are|do|does)\b", re.I
@@ -182,17 +187,38 @@ def loud_signs(facts: CallFacts) -> list[Sign]:
     return signs
 
 
-def asked_to_leave(view: CallView, churn_intents: Sequence[str]) -> Sign | None:
+def first_request(view: CallView, intent_of: IntentOf) -> tuple[Utterance, str] | None:
+    """The customer's first request as the transcript reads now, revisions included: the first
+    of their opening utterances the knowledge base matches (a short one together with the one
+    before, as the live cards do). The live card was matched on the first, fast reading, which
+    the context windows may have corrected since ("I want to turn my service" → "end my service")."""
+    opening = view.said_by("customer")[:FIRST_REQUEST_UTTERANCES]
+    for position, utterance in enumerate(opening):
+        queries = [utterance.text]
+        if position > 0 and word_count(utterance.text) < SHORT_REQUEST_WORDS:
+            queries.append(f"{opening[position - 1].text} {utterance.text}")
+        for query in queries:
+            if (intent := intent_of(query, view.language)) is not None:
+                return utterance, intent
+    return None
+
+
+def asked_to_leave(view: CallView, churn_intents: Sequence[str], intent_of: IntentOf | None = None) -> Sign | None:
     """The customer's first request matched an article about leaving (cancel service, switch
     provider): the knowledge base's semantic match survives recognition errors that the churn
-    lexicon does not ("I want to leave Lumen" heard as "I want to lean human")."""
-    first = next((event for _, event in view.suggestions), None)
-    intent = str((first or {}).get("intent") or "")
-    trigger = (first or {}).get("trigger")
-    if intent not in churn_intents or not isinstance(trigger, Mapping) or trigger.get("utterance_id") is None:
-        return None
-    said = view.find("customer", int(trigger["utterance_id"]))
-    if said is None or about_an_add_on(_with_next(view, said), view.language):
+    lexicon does not ("I want to leave Lumen" heard as "I want to lean human"). Matched again on
+    the transcript as it stands when a matcher is given, else the first card the agent saw."""
+    said: Utterance | None = None
+    found = first_request(view, intent_of) if intent_of is not None else None
+    if found is not None:
+        said, intent = found
+    else:
+        first = next((event for _, event in view.suggestions), None)
+        intent = str((first or {}).get("intent") or "")
+        trigger = (first or {}).get("trigger")
+        if isinstance(trigger, Mapping) and trigger.get("utterance_id") is not None:
+            said = view.find("customer", int(trigger["utterance_id"]))
+    if said is None or intent not in churn_intents or about_an_add_on(_with_next(view, said), view.language):
         return None
     return Sign("churn_considered", 1.0, f"their first request was about: {intent}", (said.evidence(),))
 

@@ -298,7 +298,9 @@ class WhisperEngine:
         outputs: list[DecodeOutput] = []
         for item, result in zip(items, decoded, strict=True):
             anomaly = textguard.is_anomalous(result.text, len(result.tokens), item.audio_s, result.avg_logprob)
-            if anomaly is not None:
+            # A window's repetition is left for the caller to judge: people do say a sentence
+            # twice, and the caller holds the finals each was first heard in.
+            if anomaly is not None and item.purpose != "turn":
                 self._repair(result, tokenizer, anomaly)
             outputs.append(
                 DecodeOutput(

@@ -36,14 +36,26 @@ def normalized_words(text: str) -> list[str]:
     return _words(text)
 
 
-def has_repeated_phrase(text: str, *, min_words: int = MIN_PHRASE_WORDS) -> bool:
-    """True if a phrase of at least ``min_words`` words is immediately said again."""
+def repeated_phrases(text: str, *, min_words: int = MIN_PHRASE_WORDS) -> list[list[str]]:
+    """Every phrase of at least ``min_words`` words that is immediately said again (normalised words)."""
     words = _words(text)
+    found = []
     for n in range(min_words, len(words) // 2 + 1):
         for i in range(len(words) - 2 * n + 1):
             if words[i : i + n] == words[i + n : i + 2 * n]:
-                return True
-    return False
+                found.append(words[i : i + n])
+    return found
+
+
+def has_repeated_phrase(text: str, *, min_words: int = MIN_PHRASE_WORDS) -> bool:
+    """True if a phrase of at least ``min_words`` words is immediately said again."""
+    return bool(repeated_phrases(text, min_words=min_words))
+
+
+def occurrences(phrase: list[str], text: str) -> int:
+    """How often the phrase's words (normalised) occur in the text."""
+    words, n = _words(text), len(phrase)
+    return sum(1 for i in range(len(words) - n + 1) if words[i : i + n] == phrase)
 
 
 def collapse_repetitions(text: str) -> str:

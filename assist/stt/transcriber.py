@@ -34,13 +34,20 @@ from assist.events import (
 from assist.stt.calibrate import Calibration, calibrate, calibrated_endpoint
 from assist.stt.commit import Hypothesis, SentenceCommitter, TimedWord
 from assist.stt.cpu import describe_cpu
-from assist.stt.engine import DEFAULT_CPU_THREADS, LOOP_ANOMALIES, DecodeItem, EngineOptions, WhisperEngine
+from assist.stt.engine import (
+    DEFAULT_CPU_THREADS,
+    LOOP_ANOMALIES,
+    DecodeItem,
+    DecodeOutput,
+    EngineOptions,
+    WhisperEngine,
+)
 from assist.stt.policy import EndpointOptions
 from assist.stt.priority import build_lowered, lower_this_thread
 from assist.stt.scheduler import DecodeScheduler, JobKind, JobResult
 from assist.stt.script import script_for, to_script
 from assist.stt.stream import DecodeRequest, SpeakerStream
-from assist.stt.text import normalized_words
+from assist.stt.text import MIN_PHRASE_WORDS, normalized_words, occurrences, repeated_phrases
 from assist.stt.turns import (
     WINDOW_OPTIONS,
     Clause,
@@ -49,6 +56,7 @@ from assist.stt.turns import (
     joined_audio,
     settled_prefix,
     words_per_clause,
+    words_per_clause_by_text,
 )
 from assist.stt.zh_numbers import numbers_as_digits
 
@@ -62,6 +70,17 @@ MULTILINGUAL_MODEL = "base"
 def is_english(language: str) -> bool:
     """English goes to the English-only model; every other language to the multilingual one."""
     return language.lower().replace("_", "-").split("-")[0] == "en"
+
+
+def _repeated_as_published(window: DecodeOutput, turn: list[Clause]) -> bool:
+    """A window that says a phrase twice where the speaker's finals, each decoded from its own
+    audio, have it twice too (its first words, at least): the speaker repeated themselves
+    ("I would like to reset my password." asked again, said again), not a decoder loop."""
+    if window.anomaly != "repetition":
+        return False
+    published = " ".join(clause.text for clause in turn)
+    phrases = repeated_phrases(window.text)
+    return bool(phrases) and all(occurrences(p[:MIN_PHRASE_WORDS], published) >= 2 for p in phrases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,15 +452,20 @@ class CallTranscriber:
             return []
         result = self._in_script(future.result())
         out = result.output
-        if out.anomaly in LOOP_ANOMALIES or out.non_speech or not out.words:
-            return []  # the fast finals stand
-        heard = words_per_clause(out.words, boundaries)
-        # A clause without words keeps what was published rather than go blank.
-        settled, resume = settled_prefix(heard)
+        if (out.anomaly in LOOP_ANOMALIES and not _repeated_as_published(out, turn)) or out.non_speech:
+            return []  # a loop: the fast finals stand
+        if not out.words:
+            return []
+        # Where the decode heard speech is told by time (a stretch it skipped or stopped before
+        # leaves its clauses without words); which words each clause gets, by text.
+        settled, resume = settled_prefix(words_per_clause(out.words, boundaries))
         again = turn[resume:] if resume is not None else []
+        heard = words_per_clause_by_text(out.words, boundaries, [clause.text for clause in turn])
         emitted_s = self._clock() if self._clock is not None else None
         for clause, words, origin in zip(turn[:settled], heard, origins, strict=False):
             shown = self._latest.get((speaker, clause.utterance_id))
+            if not words:
+                continue  # a clause without words keeps what was published rather than go blank
             text = (" " if self.language not in UNSPACED_LANGUAGES else "").join(w.text.strip() for w in words).strip()
             if self._script is not None:  # again on the whole clause: word by word loses phrases (周二 → 週二)
                 text = numbers_as_digits(to_script(text, self._script))

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assist.stt.engine import DecodedWord
+from assist.stt.text import normalized_words
 
 RATE_HZ = 16_000
 
@@ -136,14 +137,73 @@ def joined_audio(turn: Sequence[Clause]) -> tuple[npt.NDArray[np.float32], list[
     return np.concatenate(pieces).astype(np.float32, copy=False), boundaries, origins
 
 
+def _clause_by_time(word: DecodedWord, offsets: Sequence[float]) -> int:
+    middle = (word.start_s + word.end_s) / 2
+    return max(i for i, start in enumerate(offsets) if i == 0 or start <= middle)
+
+
 def words_per_clause(words: Sequence[DecodedWord], offsets: Sequence[float]) -> list[list[DecodedWord]]:
     """Each decoded word (times in the joined audio) goes to the clause its middle falls in."""
     out: list[list[DecodedWord]] = [[] for _ in offsets]
     for word in words:
-        middle = (word.start_s + word.end_s) / 2
-        index = max(i for i, start in enumerate(offsets) if i == 0 or start <= middle)
+        out[_clause_by_time(word, offsets)].append(word)
+    return out
+
+
+def words_per_clause_by_text(
+    words: Sequence[DecodedWord], offsets: Sequence[float], texts: Sequence[str]
+) -> list[list[DecodedWord]]:
+    """Each decoded word goes to the clause whose published text has it, times only where the
+    texts disagree. Whisper's word times drift by half a second and more over a long window: by
+    time alone, a one-word clause ("Fine.") takes its neighbour's first word and every word after
+    shifts by one utterance. The published finals are an independent reading of each clause, so a
+    word both decodes heard is placed by text (a least-edits alignment of the two); one only the
+    window heard goes by its time, kept between the clauses of the matched words around it (the
+    order of speech is never crossed)."""
+    published = [(token, index) for index, text in enumerate(texts) for token in normalized_words(text)]
+    heard = [(token, position) for position, word in enumerate(words) for token in normalized_words(word.text)]
+    matched: dict[int, int] = {}  # word position -> clause, from its first matched token
+    for a, b in _matching_tokens([t for t, _ in published], [t for t, _ in heard]):
+        matched.setdefault(heard[b][1], published[a][1])
+    out: list[list[DecodedWord]] = [[] for _ in offsets]
+    low = 0
+    for position, word in enumerate(words):
+        if position in matched:
+            index = low = max(matched[position], low)
+        else:
+            high = next((matched[p] for p in range(position + 1, len(words)) if p in matched), len(offsets) - 1)
+            index = min(max(_clause_by_time(word, offsets), low), max(high, low))
+            low = index
         out[index].append(word)
     return out
+
+
+def _matching_tokens(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
+    """The pairs of equal tokens of a least-edits alignment of two sequences, in order. Not
+    difflib's longest-block-first matching: a speaker who says a sentence twice gives two equal
+    blocks, and the longest-first match can pair the window's first copy with the second final."""
+    rows, cols = len(a) + 1, len(b) + 1
+    cost = [[0] * cols for _ in range(rows)]
+    for i in range(rows):
+        cost[i][0] = i
+    for j in range(cols):
+        cost[0][j] = j
+    for i in range(1, rows):
+        for j in range(1, cols):
+            diagonal = cost[i - 1][j - 1] + (a[i - 1] != b[j - 1])
+            cost[i][j] = min(diagonal, cost[i - 1][j] + 1, cost[i][j - 1] + 1)
+    pairs = []
+    i, j = len(a), len(b)
+    while i > 0 and j > 0:
+        if cost[i][j] == cost[i - 1][j - 1] + (a[i - 1] != b[j - 1]):
+            if a[i - 1] == b[j - 1]:
+                pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif cost[i][j] == cost[i - 1][j] + 1:
+            i -= 1
+        else:
+            j -= 1
+    return pairs[::-1]
 
 
 def settled_prefix(heard: Sequence[Sequence[DecodedWord]]) -> tuple[int, int | None]:

@@ -82,6 +82,9 @@ def test_chinese_matching_on_the_telecom_knowledge_base(guidance_service: Guidan
     hits = telecom.matcher.match("my bill shows the same charge twice this month", language="en")
     assert hits and hits[0].article.intent == "double charge"
     assert telecom.matcher.match("what's the weather like in paris tomorrow", language="en") == []
+    # What the after-call risk reads a customer's first request with (assist/retention/signs.py).
+    assert telecom.intent_of("I want to end my service with you,", "en") == "cancel service"
+    assert telecom.intent_of("I'm here.", "en") is None
     call = telecom.new_call(language="zh", caller_number=None)
     out = call.on_transcript(
         {

@@ -45,3 +45,12 @@ def test_chinese_is_scored_by_characters_after_script_and_number_normalisation()
     # One character misheard in eight (慢 for 漫): CER 1/8, whatever the punctuation, script or numerals.
     assert wer(["我想开通国际漫游。"], ["我想开通國際慢遊"]) == pytest.approx(1 / 8)
     assert wer(["上个月多扣了120元"], ["上个月多扣了一百二十元！"]) == 0.0
+
+
+def test_digits_one_by_one_scores_which_digits_were_heard_not_how_they_were_grouped() -> None:
+    reference = "my number is seven one five one three nine"
+    grouped = "My number is 715 1 3 9."
+    assert wer([reference], [grouped]) > 0.4  # Whisper's normaliser: 71513 against "715 one 3 9"
+    assert wer([reference], [grouped], split_digits=True) == 0.0
+    assert wer([reference], ["My number is 715 1 3 8."], split_digits=True) == 1 / 9  # one digit wrong: one error
+    assert wer(["one hundred and twenty eight dollars"], ["$128"], split_digits=True) == 0.0

@@ -215,6 +215,37 @@ def test_a_first_request_matched_to_leaving_counts_however_it_was_heard() -> Non
     assert "churn_considered" not in kinds(assess(facts(other), WEIGHTS))
 
 
+def test_the_first_request_is_read_again_from_the_transcript_as_it_stands() -> None:
+    """The live card was matched on the fast final ("I want to turn my", a complaint); the
+    context window revised it to "I want to end my". After the call the knowledge base reads the
+    customer's opening again, revisions included: a greeting matches nothing, and "service." is
+    short, so it is matched together with the utterance before it."""
+    read: list[str] = []
+
+    def intent_of(text: str, language: str) -> str | None:
+        read.append(text)
+        return "cancel service" if "end my service" in text else None
+
+    events = call(
+        [("customer", "Hi there.", 0.0), ("customer", "I want to turn my", 2.5), ("customer", "service.", 5.0)]
+    )
+    card = {"type": "suggestion", "intent": "make complaint", "trigger": {"utterance_id": 1}, "at_s": 5.0}
+    revised = {"type": "final", "speaker": "customer", "utterance_id": 1, "start_s": 2.5, "end_s": 4.5,
+               "text": "I want to end my", "emitted_s": 14.0, "revision": 1}  # fmt: skip
+    events = [*events[:-1], card, revised, events[-1]]
+    risk = assess(facts(events), WEIGHTS, intent_of)
+    [sign] = [s for s in risk.signs if s.kind == "churn_considered"]
+    assert sign.evidence[0]["text"] == "service." and "I want to end my service." in read
+    assert "churn_considered" not in kinds(assess(facts(events), WEIGHTS))  # the live card: a complaint
+    nothing = assess(facts(events), WEIGHTS, lambda text, language: None)
+    assert "churn_considered" not in kinds(nothing)  # nothing matched now: not the first card either
+
+
+def test_ending_my_service_is_words_of_leaving() -> None:
+    events = call([("customer", "Hi. I want to end my service with you, all of it.", 0.0), ("agent", "...", 4.0)])
+    assert "churn_words" in kinds(assess(facts(events), WEIGHTS))
+
+
 def test_an_escalation_that_leaves_the_problem_open_is_unresolved_too() -> None:
     turns = [
         ("customer", "The engineer was moved again, let me speak to your supervisor.", 0.0),

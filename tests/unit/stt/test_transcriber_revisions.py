@@ -136,9 +136,9 @@ class TurnEngine(ScriptedEngine):
     """Clauses of equal length: each decoded alone as ``alone`` says; decoded together, the next
     of ``joined`` ((clauses in the decode, words) per decode)."""
 
-    def __init__(self, alone: list[str], *joined: tuple[int, Script]) -> None:
+    def __init__(self, alone: list[str], *joined: tuple[int, Script], anomaly: str | None = None) -> None:
         super().__init__(_output("", None, 10.0), _output("", None, 30.0))
-        self.alone, self.joined = iter(alone), iter(joined)
+        self.alone, self.joined, self.anomaly = iter(alone), iter(joined), anomaly
 
     def decode(self, items: Sequence[DecodeItem]) -> list[DecodeOutput]:
         outputs = []
@@ -152,7 +152,8 @@ class TurnEngine(ScriptedEngine):
                 words = tuple(
                     DecodedWord(w, part * part_s + at, part * part_s + at + 0.1, 0.9) for w, part, at in script
                 )
-                outputs.append(DecodeOutput(" ".join(w.text for w in words), -0.2, 0.01, 30.0, False, None, words))
+                text = " ".join(w.text for w in words)
+                outputs.append(DecodeOutput(text, -0.2, 0.01, 30.0, False, self.anomaly, words))
             else:
                 outputs.append(DecodeOutput("", -0.2, 0.0, 4.0, non_speech=True))
         return outputs
@@ -239,3 +240,27 @@ async def test_a_window_is_shed_when_the_decoders_are_behind_and_its_finals_stan
     finals = await _clauses(engine, "en", revise_windows=("en",), max_revision_backlog=0)  # always behind
     assert [(f.revision, f.text) for f in finals] == [(0, "I tried the ATM."), (0, "It kept my card")]
     assert "turn" not in engine.purposes  # and nothing is left held (checked in _clauses)
+
+
+SENTENCE = ["I", "would", "like", "to", "reset", "my", "password."]
+RESET: Script = [(w, clause, 0.1 * n) for clause in (0, 1) for n, w in enumerate(SENTENCE)]
+
+
+@pytest.mark.parametrize(
+    ("alone", "revised"),
+    [
+        # Said twice, heard twice by the fast finals: the speaker repeated themselves.
+        (
+            ["I would like to reset my pass word.", "I would like to reset my password"],
+            {0: "I would like to reset my password."},
+        ),
+        # Said once: the window's second copy is a decoder loop, and the fast finals stand.
+        (["I would like to", "reset my pass word."], {}),
+    ],
+)
+async def test_a_window_that_repeats_a_sentence_is_kept_only_where_the_finals_heard_it_twice(
+    alone: list[str], revised: dict[int, str]
+) -> None:
+    engine = TurnEngine(alone, (2, RESET), anomaly="repetition")
+    finals = await _clauses(engine, "en", revise_windows=("en",))
+    assert {f.utterance_id: f.text for f in finals if f.revision == 1} == revised

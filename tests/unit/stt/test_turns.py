@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 from assist.stt.engine import DecodedWord
-from assist.stt.turns import Clause, TurnCollector, TurnOptions, joined_audio, settled_prefix, words_per_clause
+from assist.stt.turns import (
+    Clause,
+    TurnCollector,
+    TurnOptions,
+    joined_audio,
+    settled_prefix,
+    words_per_clause,
+    words_per_clause_by_text,
+)
 
 
 def clause(uid: int, start_s: float, end_s: float, *, cut: bool = False) -> Clause:
@@ -80,6 +88,38 @@ def test_words_go_back_to_the_clause_they_were_said_in() -> None:
     words = [DecodedWord(text, start, end, 0.9) for text, start, end in said]
     per = words_per_clause(words, offsets)
     assert [[w.text for w in ws] for ws in per] == [["你好，"], ["我想", "问一下。"]]
+
+
+def test_words_follow_the_published_text_where_the_window_times_drift() -> None:
+    """Whisper's times run late over a long window: by time, "Fine." would take "and" and every
+    word after would move one utterance on; by text each goes back where it was said."""
+    offsets = [0.0, 2.0, 2.6, 5.0]
+    texts = ["I checked the app.", "Fine.", "And I'm still waiting.", "Thanks."]
+    said = [("I", 0.3), ("checked", 0.6), ("the", 1.0), ("app.", 1.3), ("Fine.", 2.7), ("And", 3.1)]
+    said += [("I'm", 3.4), ("still", 3.8), ("waiting.", 4.4), ("Thanks.", 5.6)]
+    words = [DecodedWord(text, start, start + 0.3, 0.9) for text, start in said]
+    by_time = words_per_clause(words, offsets)
+    assert [w.text for w in by_time[1]] == []  # the drift: "Fine." fell into the next clause
+    by_text = words_per_clause_by_text(words, offsets, texts)
+    assert [[w.text for w in ws] for ws in by_text] == [
+        ["I", "checked", "the", "app."],
+        ["Fine."],
+        ["And", "I'm", "still", "waiting."],
+        ["Thanks."],
+    ]
+
+
+def test_words_only_the_window_heard_go_by_time_without_crossing_their_neighbours() -> None:
+    offsets = [0.0, 2.0, 4.0]
+    texts = ["my card was", "declined", "at the shop"]
+    said = [("My", 0.1), ("card", 0.5), ("got", 2.5), ("declined", 2.9), ("at", 3.6), ("the", 4.2), ("shop", 4.6)]
+    words = [DecodedWord(text, start, start + 0.3, 0.9) for text, start in said]
+    per = words_per_clause_by_text(words, offsets, texts)
+    # "got" matches nothing published: its time says clause 1, between "card" (0) and "declined" (1).
+    assert [[w.text for w in ws] for ws in per] == [["My", "card"], ["got", "declined"], ["at", "the", "shop"]]
+    late = [DecodedWord("um", 5.5, 5.8, 0.5), *words]  # a time past its matched neighbours: held back
+    per = words_per_clause_by_text(late, offsets, texts)
+    assert [w.text for w in per[0]] == ["um", "My", "card"]
 
 
 def test_a_window_gathers_turns_until_it_holds_the_decoders_audio_and_waits_for_the_call_end() -> None:
