@@ -99,6 +99,7 @@ def server_stages(before: mon.Snapshot, after: mon.Snapshot) -> dict[str, Any]:
         "errors": {k: v for k, v in mon.by_label(d, "assist_errors_total", "kind").items() if v},
         "decode_errors": mon.total(d, "assist_stt_decode_errors_total"),
         "interims_thinned": mon.total(d, "assist_stt_interims_thinned_total"),
+        "revisions_shed": mon.total(d, "assist_stt_revisions_shed_total"),
         "sidebar_overflows": mon.total(d, "assist_sidebar_overflows_total"),
         "sidebar_interims_coalesced": mon.total(d, "assist_sidebar_interims_coalesced_total"),
     }

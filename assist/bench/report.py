@@ -299,8 +299,8 @@ def _sweep_section(results: dict[str, Any]) -> list[str]:
         + f"Rule: {sweep['rule']}.",
         "",
         "| calls at once | utterances | final p50 | final p95 | max | lost | first text p50 | recognition p95 | "
-        "queue p95 | server cores busy | CPU core-s / call-s | peak RSS | interims thinned | |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "queue p95 | server cores busy | CPU core-s / call-s | peak RSS | interims thinned | windows shed | |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for level in sweep["levels"]:
         lat, st, res = level["latency"], level["stages"], level["resources"]
@@ -310,6 +310,7 @@ def _sweep_section(results: dict[str, Any]) -> list[str]:
             f"{s(lat['first_text_s']['p50'])} | {ms(st['recognition']['p95'])} | {ms(st['queue']['p95'])} | "
             f"{_f(res.get('server_cores_busy'))} | {_f(res.get('server_cpu_s_per_call_s'), 3)} | "
             f"{_f(res.get('rss_peak_mb'), 0)} MB | {level['dropped'].get('interims_thinned', 0):.0f} | "
+            f"{_f((level.get('server_counters') or {}).get('revisions_shed'), 0)} | "
             f"{'✓' if level['passed'] else '✗'} |"
         )
     if not any(level["passed"] for level in sweep["levels"]):

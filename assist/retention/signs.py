@@ -125,7 +125,11 @@ def _said_outright(view: CallView, kind: str) -> list[Utterance]:
     if kind == "escalation":
         return [u for u in customer if escalation_words(u.text, language)]
     cancelling = {u.key: lexicon_score(u.text, "churn", language) for u in customer}
-    said = [u for u in customer if cancelling[u.key][0] >= CHURN_MIN_WEIGHT]
+    said = [
+        u
+        for u in customer
+        if cancelling[u.key][0] >= CHURN_MIN_WEIGHT and not _COMING_TO_US.matches(u.normalized, language)
+    ]
     # "Can you cancel the travel?" "pass on my account." is an add-on, and so is a later "please cancel it".
     add_ons = [u for u in said if about_an_add_on(_with_next(view, u), language)]
     return [
@@ -141,8 +145,22 @@ _CONSIDERED = PatternTable.of(
     {
         "en": [
             r"\b(?:if|unless|otherwise|or else|whether|should i|thinking (?:of|about)|considering|wondering)\b",
+            # a switch nearly made, in the past: "I nearly switched to another company last year"
+            r"\b(?:nearly|almost|was going to|were going to|thought about)\b",
         ],
-        "zh": [r"如果|要是|再不|不然|否则|的话|要不要|考虑|是不是"],
+        "zh": [r"如果|要是|再不|不然|否则|的话|要不要|考虑|是不是|差点|本来想|当时想"],
+    }
+)
+# A number coming to us, not leaving: "he's on another network and we'd like to bring his number
+# over onto our account", 把他的号码转到我们这边.
+_COMING_TO_US = PatternTable.of(
+    {
+        "en": [
+            r"\bbring (?:his|her|their) (?:number|line|phone)s?\b",
+            r"\b(?:onto|on to|into|to|join) (?:our|my) (?:account|plan|family plan|bill)\b",
+            r"\bport(?:ing|ed)? (?:it|him|her|them|his number|her number|their number) in\b|\bport(?:ing)? in\b",
+        ],
+        "zh": [r"转入|转到我们|转过来|加到我的|加进我的|并到我的"],
     }
 )
 

@@ -9,6 +9,8 @@ Rules, in order:
    finals only slow down once finals alone exceed capacity.
 3. Jobs that share a model, language and encoder window are decoded as one batch (the decoder
    gains from batching on CPU; the encoder does not lose).
+4. Revisions occupy at most ``max_revision_workers`` workers at once (by default all but one):
+   a context window takes a worker for a second or more, and a final must not wait behind one.
 
 ``JobQueue`` holds the policy as plain logic; ``DecodeScheduler`` runs it on worker threads.
 """
@@ -72,10 +74,19 @@ class QueueStats:
 class JobQueue:
     """The scheduling policy, without threads: put jobs in, take batches out."""
 
-    def __init__(self, batch_key: BatchKey, *, max_batch: int = 4, max_interim_age_s: float = 1.5):
+    def __init__(
+        self,
+        batch_key: BatchKey,
+        *,
+        max_batch: int = 4,
+        max_interim_age_s: float = 1.5,
+        max_revision_workers: int = 1,
+    ):
         self._batch_key = batch_key
         self.max_batch = max_batch
         self.max_interim_age_s = max_interim_age_s
+        self.max_revision_workers = max_revision_workers
+        self.revisions_running = 0  # batches of revisions handed out and not finished
         self._finals: deque[DecodeJob] = deque()
         self._revisions: deque[DecodeJob] = deque()
         self._interims: dict[Hashable, DecodeJob] = {}  # insertion order = age order
@@ -121,11 +132,17 @@ class JobQueue:
         self.stats.interims_stale += len(dropped)
         if self._finals:
             return self._take_from(self._finals), dropped
-        if self._revisions:
+        if self._revisions and self.revisions_running < self.max_revision_workers:
+            self.revisions_running += 1
             return self._take_from(self._revisions), dropped
         if self._interims:
             return self._take_interims(), dropped
         return [], dropped
+
+    def finished(self, batch: list[DecodeJob]) -> None:
+        """A batch handed out by ``take`` is done (decoded, failed or cancelled)."""
+        if batch and batch[0].kind == "revision":
+            self.revisions_running -= 1
 
     def drop_interims(self) -> list[DecodeJob]:
         dropped = list(self._interims.values())
@@ -166,7 +183,12 @@ class DecodeScheduler:
         workers: int = 1,
     ) -> None:
         self.engines = engines
-        self._queue = JobQueue(self._batch_key, max_batch=max_batch, max_interim_age_s=max_interim_age_s)
+        self._queue = JobQueue(
+            self._batch_key,
+            max_batch=max_batch,
+            max_interim_age_s=max_interim_age_s,
+            max_revision_workers=max(1, workers - 1),
+        )
         self._cond = threading.Condition()
         self._closed = False
         self.busy_workers = 0
@@ -246,6 +268,8 @@ class DecodeScheduler:
             finally:
                 with self._cond:
                     self.busy_workers -= 1
+                    self._queue.finished(batch)
+                    self._cond.notify()  # a revision held back for this worker may go now
 
     def _run(self, batch: list[DecodeJob]) -> None:
         batch = [job for job in batch if job.future.set_running_or_notify_cancel()]

@@ -399,3 +399,15 @@ def test_weights_come_from_a_yaml_file_and_a_mistake_names_it(tmp_path: Path) ->
     own.write_text("at_risk: 2\nweights: {}\n")
     with pytest.raises(ConfigError, match=r"retention\.yaml"):
         load_weights(own)
+
+
+def test_a_switch_nearly_made_last_year_and_a_number_coming_to_us_are_not_decisions_to_leave() -> None:
+    nearly = "Honestly, I nearly switched to another company last year, but your fiber never drops."
+    pleased = "No, that's great, thanks."
+    risk = assess(facts(call([("customer", nearly, 0.0), ("agent", "...", 4.0), ("customer", pleased, 8.0)])), WEIGHTS)
+    assert "churn_considered" in kinds(risk) and not risk.at_risk
+    joining = "He's on another network, and we'd like to bring his number over onto our account."
+    risk = assess(facts(call([("customer", joining, 0.0), ("agent", "...", 4.0)])), WEIGHTS)
+    assert not {"churn_words", "churn_considered"} & set(kinds(risk))
+    leaving = "I'm moving my number to another network, bring it over to them."
+    assert "churn_words" in kinds(assess(facts(call([("customer", leaving, 0.0), ("agent", "...", 4.0)])), WEIGHTS))

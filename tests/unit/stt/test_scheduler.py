@@ -70,6 +70,27 @@ def test_revisions_are_never_coalesced_or_dropped_as_stale():
     assert queue.drop_interims() == []
 
 
+def test_revisions_take_at_most_their_share_of_the_workers():
+    """A context window holds a worker for a second or more: with one worker's share for
+    revisions, the next revision waits until the running one is done, and a final or an interim
+    never has to wait behind two of them."""
+    queue = JobQueue(_by_model, max_batch=1, max_revision_workers=1)
+    first, second = _job("revision", "a", at=0.0), _job("revision", "b", at=0.0)
+    interim, final = _job("interim", "c", at=0.1), _job("final", "d", at=0.2)
+    for job in (first, second, interim):
+        queue.put(job)
+    running, _ = queue.take(0.3)
+    assert running == [first] and queue.revisions_running == 1
+    assert queue.take(0.3)[0] == [interim]  # the other worker: not the second revision
+    queue.put(final)
+    assert queue.take(0.3)[0] == [final]
+    assert queue.take(0.3)[0] == []  # only the held-back revision is left
+    queue.finished(running)
+    assert queue.take(0.3)[0] == [second]
+    queue.finished([second])
+    assert queue.revisions_running == 0
+
+
 def test_finals_keep_fifo_order():
     queue = JobQueue(_by_model, max_batch=1)
     finals = [_job("final", f"s{i}", at=i * 0.01) for i in range(4)]
