@@ -243,7 +243,7 @@ async def test_a_window_is_shed_when_the_decoders_are_behind_and_its_finals_stan
 
 
 SENTENCE = ["I", "would", "like", "to", "reset", "my", "password."]
-RESET: Script = [(w, clause, 0.1 * n) for clause in (0, 1) for n, w in enumerate(SENTENCE)]
+RESET: Script = [("Hello.", 0, 0.0)] + [(w, clause, 0.1 + 0.1 * n) for clause in (0, 1) for n, w in enumerate(SENTENCE)]
 
 
 @pytest.mark.parametrize(
@@ -251,11 +251,13 @@ RESET: Script = [(w, clause, 0.1 * n) for clause in (0, 1) for n, w in enumerate
     [
         # Said twice, heard twice by the fast finals: the speaker repeated themselves.
         (
-            ["I would like to reset my pass word.", "I would like to reset my password"],
-            {0: "I would like to reset my password."},
+            ["Hi. I would like to reset my password.", "I would like to reset my password."],
+            {0: "Hello. I would like to reset my password."},
         ),
+        # Twice in the finals but not the whole phrase twice: the window is not trusted.
+        (["Hi. I would like to reset my pass word.", "I would like to reset my password"], {}),
         # Said once: the window's second copy is a decoder loop, and the fast finals stand.
-        (["I would like to", "reset my pass word."], {}),
+        (["Hi. I would like to", "reset my pass word."], {}),
     ],
 )
 async def test_a_window_that_repeats_a_sentence_is_kept_only_where_the_finals_heard_it_twice(
