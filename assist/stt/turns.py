@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from rapidfuzz.distance import Levenshtein
 
 from assist.stt.engine import DecodedWord
 from assist.stt.text import normalized_words
@@ -182,28 +183,12 @@ def _matching_tokens(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]
     """The pairs of equal tokens of a least-edits alignment of two sequences, in order. Not
     difflib's longest-block-first matching: a speaker who says a sentence twice gives two equal
     blocks, and the longest-first match can pair the window's first copy with the second final."""
-    rows, cols = len(a) + 1, len(b) + 1
-    cost = [[0] * cols for _ in range(rows)]
-    for i in range(rows):
-        cost[i][0] = i
-    for j in range(cols):
-        cost[0][j] = j
-    for i in range(1, rows):
-        for j in range(1, cols):
-            diagonal = cost[i - 1][j - 1] + (a[i - 1] != b[j - 1])
-            cost[i][j] = min(diagonal, cost[i - 1][j] + 1, cost[i][j - 1] + 1)
-    pairs = []
-    i, j = len(a), len(b)
-    while i > 0 and j > 0:
-        if cost[i][j] == cost[i - 1][j - 1] + (a[i - 1] != b[j - 1]):
-            if a[i - 1] == b[j - 1]:
-                pairs.append((i - 1, j - 1))
-            i, j = i - 1, j - 1
-        elif cost[i][j] == cost[i - 1][j] + 1:
-            i -= 1
-        else:
-            j -= 1
-    return pairs[::-1]
+    return [
+        (op.src_start + k, op.dest_start + k)
+        for op in Levenshtein.opcodes(a, b)
+        if op.tag == "equal"
+        for k in range(op.src_end - op.src_start)
+    ]
 
 
 def settled_prefix(heard: Sequence[Sequence[DecodedWord]]) -> tuple[int, int | None]:
